@@ -9,7 +9,7 @@ __all__ = ['TINY_LLAMA_OVERRIDES', 'TINY_LLAMA', 'TINY_LLAMA_NAME', 'MASK_INIT_S
            'write_tiny_tokenizer', 'tiny_t3_state_dict', 'tiny_s3gen_state_dict', 'tiny_ve_state_dict', 'tiny_config',
            'write_tiny_checkpoint', 'cache_dir', 'tiny_checkpoint']
 
-# %% ../nbs/01_tiny.ipynb #155e3bbd
+# %% ../nbs/01_tiny.ipynb #13117e81
 import copy, json, os, shutil, string, tempfile
 from collections import Counter
 from pathlib import Path
@@ -24,7 +24,7 @@ from chatterbox.models.voice_encoder import VoiceEncoder
 
 from .errors import CheckpointError
 
-# %% ../nbs/01_tiny.ipynb #a52523d7
+# %% ../nbs/01_tiny.ipynb #d1275865
 TINY_LLAMA_OVERRIDES: dict = dict(num_hidden_layers=2, intermediate_size=1024)
 TINY_LLAMA: dict = {**copy.deepcopy(LLAMA_520M_CONFIG_DICT), **TINY_LLAMA_OVERRIDES}
 TINY_LLAMA_NAME: str = "Llama_tiny"
@@ -50,7 +50,7 @@ def tiny_t3_hp() -> T3Config:
     hp.llama_config_name = TINY_LLAMA_NAME
     return hp
 
-# %% ../nbs/01_tiny.ipynb #67eceede
+# %% ../nbs/01_tiny.ipynb #bdcf4ad2
 TEXT_VOCAB_SIZE: int = 704
 START_TEXT, START_TEXT_ID = "[START]", 255
 TEXT_SPECIALS: tuple = ("[STOP]", "[UNK]", "[SPACE]", "[PAD]", "[SEP]", "[CLS]", "[MASK]")  # ids 0..6
@@ -97,7 +97,7 @@ def write_tiny_tokenizer(path) -> Path:
     tok.save(str(path))
     return path
 
-# %% ../nbs/01_tiny.ipynb #9413aaf3
+# %% ../nbs/01_tiny.ipynb #00f2b987
 def _fp32(sd: dict) -> dict:
     "Detached contiguous copies, floating tensors as fp32 (integer buffers keep their dtype)."
     return {k: (v.float() if v.is_floating_point() else v).detach().contiguous().clone() for k, v in sd.items()}
@@ -126,7 +126,7 @@ def tiny_ve_state_dict(seed: int = 0) -> dict:
     torch.manual_seed(seed)
     return _fp32(VoiceEncoder().state_dict())
 
-# %% ../nbs/01_tiny.ipynb #6379b6db
+# %% ../nbs/01_tiny.ipynb #e7913da5
 T3_FILE, S3GEN_FILE, VE_FILE, TOKENIZER_FILE, CONFIG_FILE = (
     "t3_flash.safetensors", "s3gen.safetensors", "ve.safetensors", "tokenizer.json", "config.json")
 CHECKPOINT_FILES: tuple = (T3_FILE, S3GEN_FILE, VE_FILE, TOKENIZER_FILE)  # the released layout (config.json is optional)
@@ -143,6 +143,7 @@ def _write_parts(d: Path, seed: int):
     save_file(tiny_ve_state_dict(seed), str(d / VE_FILE))
     write_tiny_tokenizer(d / TOKENIZER_FILE)
     (d / CONFIG_FILE).write_text(json.dumps(tiny_config(seed), indent=2) + "\n")
+    for f in d.iterdir(): f.chmod(0o644)  # safetensors writes 0600; the cache may be shared
 
 def _is_complete(d: Path) -> bool:
     return all((d / f).is_file() for f in (*CHECKPOINT_FILES, CONFIG_FILE))
@@ -194,7 +195,7 @@ def tiny_checkpoint(seed: int = 0) -> Path:
     finally: shutil.rmtree(tmp, ignore_errors=True)
     return d
 
-# %% ../nbs/01_tiny.ipynb #79721c3d
+# %% ../nbs/01_tiny.ipynb #43c861e0
 def _package_dir() -> Path:
     "The `chatterbox_flash` package directory (also when run from this notebook, where `__file__` is undefined)."
     try: return Path(__file__).parent
