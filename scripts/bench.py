@@ -15,9 +15,9 @@ def build(a):
     from chatterbox.models.t3.modules.t3_config import T3Config
     from chatterbox_flash.model import ChatterboxFlashT3, load_t3
     from chatterbox_flash.tiny import tiny_checkpoint
-    if a.tiny: return load_t3(tiny_checkpoint(), dtype=a.torch_dtype)
+    if a.tiny: return load_t3(tiny_checkpoint(), device=a.device, dtype=a.torch_dtype)
     torch.manual_seed(0)
-    m = ChatterboxFlashT3(T3Config.english_only()).to(a.torch_dtype).eval()
+    m = ChatterboxFlashT3(T3Config.english_only()).to(device=a.device, dtype=a.torch_dtype).eval()
     m.block_prior()
     return m
 
@@ -29,7 +29,8 @@ def voice(m, seed=0, n_text=40):
     return cond, m.add_text_markers(torch.randint(1, 200, (n_text,), generator=g))
 
 def timed(f):
-    t = time.perf_counter(); r = f(); return r, time.perf_counter() - t
+    sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
+    sync(); t = time.perf_counter(); r = f(); sync(); return r, time.perf_counter() - t
 
 def bench_ar(m, cond, text, n):
     "chatterbox's own autoregressive T3.inference (CFG 0.5, its defaults) on the same weights, n new tokens."
@@ -60,6 +61,7 @@ def main(argv=None):
     p.add_argument("--batch_sizes", type=int, nargs="+", default=[1, 8])
     p.add_argument("--backends", nargs="+", default=["cpu"])
     p.add_argument("--dtype", default="float32")
+    p.add_argument("--device", default="cpu")
     p.add_argument("--no_ar", action="store_true", help="skip the autoregressive baseline")
     p.add_argument("--json", default="bench.json")
     a = p.parse_args(argv)
@@ -69,9 +71,11 @@ def main(argv=None):
     n = a.speech_tokens
     rows = []
     if not a.no_ar: rows.append(bench_ar(m, cond, text, n)); print(rows[-1], flush=True)
+    from chatterbox_flash.errors import ChatterboxFlashError
     for be in a.backends:
         for B in a.batch_sizes:
-            rows.append(bench_ours(m, cond, text, n, B, be)); print(rows[-1], flush=True)
+            try: rows.append(bench_ours(m, cond, text, n, B, be)); print(rows[-1], flush=True)
+            except ChatterboxFlashError as e: print(f"skipping backend {be}: {e}"); break
     for r in rows:
         r['tokens_per_s'] = r['tokens'] / r['seconds']
         r['forwards_per_token'] = r['forwards'] / r['tokens']
