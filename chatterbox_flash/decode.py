@@ -76,7 +76,9 @@ class DecodeStats:
     @property
     def forwards_per_token(self) -> float: return self.forwards / max(self.speech_tokens, 1)
     @property
-    def steps_per_block(self) -> float: return (self.forwards - 1) / max(self.blocks, 1) - 1
+    def steps_per_block(self) -> float:
+        "Refinement forwards per block of one row (rows of a batch share forwards; one forward per block commits)."
+        return (self.forwards - 1) / max(self.blocks / max(self.rows, 1), 1) - 1
 
 @dataclass
 class Commit:
