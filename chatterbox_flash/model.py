@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_model.ipynb #b95391e9
 from __future__ import annotations
-import math, json
+import math, json, copy
 from pathlib import Path
 from dataclasses import dataclass
 import torch, torch.nn as nn, torch.nn.functional as F
@@ -76,7 +76,9 @@ def t3_config_for(ckpt_dir) -> T3Config:
         c = json.loads(f.read_text())
         name = c.get('llama_config_name', 'Llama_520M')
         if name not in LLAMA_CONFIGS:
-            LLAMA_CONFIGS[name] = dict(LLAMA_CONFIGS['Llama_520M'], **c.get('llama', {}))
+            from chatterbox.models.t3.llama_configs import LLAMA_520M_CONFIG_DICT
+            from chatterbox_flash.tiny import register_llama_config
+            register_llama_config(name, {**copy.deepcopy(LLAMA_520M_CONFIG_DICT), **c.get('llama', {})})
         hp.llama_config_name = name
     return hp
 
