@@ -9,7 +9,7 @@ from pathlib import Path
 from .errors import ChatterboxFlashError, TextInputError, BackendError
 
 # %% auto #0
-__all__ = ['build_parser', 'read_texts', 'wav_name', 'run', 'main']
+__all__ = ['build_parser', 'read_texts', 'wav_name', 'run_stream', 'run', 'main']
 
 # %% ../nbs/11_cli.ipynb #c7370a2e
 def build_parser() -> argparse.ArgumentParser:
@@ -32,6 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repo_id", default="ResembleAI/chatterbox-flash"); p.add_argument("--revision", default=None)
     p.add_argument("--tiny", action="store_true", help="use the tiny random checkpoint (offline demo: the audio is noise)")
     p.add_argument("--no_watermark", action="store_true", help="skip the Perth watermark")
+    p.add_argument("--stream", action="store_true", help="write each wav progressively as the audio is generated "
+                   "(one text at a time) and print the time to first audio; not watermarked")
     return p
 
 # %% ../nbs/11_cli.ipynb #2458cf49
@@ -62,6 +64,45 @@ def _load_tts(a):
     if a.checkpoint: return ChatterboxFlashTTS.from_local(a.checkpoint, **kw)
     return ChatterboxFlashTTS.from_pretrained(a.repo_id, revision=a.revision, **kw)
 
+def run_stream(a, tts, texts: list[str]) -> int:
+    "`--stream`: one text at a time (B=1); each wav is appended chunk by chunk as audio arrives; prints time to first audio."
+    import warnings, torch, soundfile as sf
+    import chatterbox_flash.stream  # noqa: F401  (adds ChatterboxFlashTTS.generate_stream)
+    if tts.watermark: print("--stream: streamed audio is not watermarked (the watermark needs the whole utterance).",
+                            file=sys.stderr)
+    tts.prepare_conditionals(a.audio_prompt)
+    out = Path(a.out_dir); out.mkdir(parents=True, exist_ok=True)
+    errors, secs, firsts, t_all = [], 0.0, [], time.perf_counter()
+    for i, t in enumerate(texts, 1):
+        gen = torch.Generator(device=tts.t3.device).manual_seed(a.seed) if a.seed is not None else None
+        t0 = time.perf_counter()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                stream = tts.generate_stream(t, quantize_bits=a.quantize_bits, max_speech_tokens=a.max_speech_tokens,
+                                             n_cfm_timesteps=a.n_cfm_timesteps, num_steps=a.num_steps,
+                                             temperature=a.temperature, time_shift_tau=a.time_shift_tau,
+                                             cfg_scale=a.cfg_scale, position_temperature=a.position_temperature,
+                                             generator=gen, vocoder_seed=a.seed)
+        except TextInputError as e: errors.append((i, str(e))); continue
+        f, n, first = out / wav_name(i, t), 0, None
+        try:
+            with sf.SoundFile(f, "w", tts.sr, 1, "PCM_16") as w:
+                for chunk in stream:
+                    if first is None: first = time.perf_counter() - t0
+                    w.write(chunk); w.flush(); n += len(chunk)
+        except BaseException:
+            f.unlink(missing_ok=True); raise
+        wall = time.perf_counter() - t0
+        secs += n / tts.sr; firsts.append(first or wall)
+        print(f"wrote {f} ({n/tts.sr:.2f} s): first audio after {firsts[-1]:.2f} s, all after {wall:.2f} s")
+    wall = time.perf_counter() - t_all
+    if firsts:
+        print(f"{len(firsts)} wav(s), {secs:.2f} s of audio in {wall:.2f} s wall: RTF {wall/max(secs,1e-9):.3f}; "
+              f"time to first audio {min(firsts):.2f}-{max(firsts):.2f} s (streamed, backend {tts.backend.name})")
+    for i, msg in errors: print(f"skipped text {i}: {msg}", file=sys.stderr)
+    return 1 if errors else 0
+
 def run(a) -> int:
     "The CLI body: returns the exit code; raises `ChatterboxFlashError` for problems the user can fix."
     import torch, soundfile as sf
@@ -86,6 +127,7 @@ def run(a) -> int:
     from chatterbox_flash.tts import load_audio_prompt
     load_audio_prompt(a.audio_prompt)
     tts = _load_tts(a)
+    if a.stream: return run_stream(a, tts, texts)
     t0 = time.perf_counter()
     gen = torch.Generator(device=tts.t3.device).manual_seed(a.seed) if a.seed is not None else None
     wavs = tts.generate_batch(texts, a.audio_prompt, batch_size=a.batch_size, quantize_bits=a.quantize_bits,

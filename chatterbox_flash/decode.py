@@ -17,7 +17,7 @@ from .engine import Engine, build_engine
 
 # %% auto #0
 __all__ = ['DecodeConfig', 'speech_budget', 'BlockState', 'refine', 'DecodeStats', 'Commit', 'iter_decode', 'collect', 'trim',
-           'generate', 'reference_generate', 'unmask_grid', 'plot_unmasking']
+           'decode_inputs', 'iter_generate', 'generate', 'reference_generate', 'unmask_grid', 'plot_unmasking']
 
 # %% ../nbs/08_decode.ipynb #6283ca41
 @dataclass
@@ -182,6 +182,42 @@ def trim(tokens: Tensor, eos: int = 6562, n_codec: int = 6561) -> Tensor:
     return t[t < n_codec]
 
 # %% ../nbs/08_decode.ipynb #63c6c722
+def decode_inputs(t3: ChatterboxFlashT3, t3_cond: T3Cond | list[T3Cond], text_tokens: Tensor | list[Tensor],
+                  total_speech_len: int | None = None, cfg_scale: float = 1.0,
+                  batch_size: int = 1) -> tuple[list[Tensor], Tensor, int]:
+    """Prefixes, per-row budgets and row count for `iter_decode`, exactly as `ChatterboxFlashT3.generate` builds them.
+
+    ```python
+    prefixes, budgets, B = decode_inputs(t3, cond, t3.add_text_markers(ids), total_speech_len=48)
+    ```"""
+    texts = list(text_tokens) if isinstance(text_tokens, (list, tuple)) else [text_tokens]
+    conds = list(t3_cond) if isinstance(t3_cond, (list, tuple)) else [t3_cond] * len(texts)
+    if len(conds) != len(texts): raise ValueError(f"{len(conds)} voices for {len(texts)} texts: pass one or one per text.")
+    prefixes = [t3.prefix_embeds(c, t, cfg=cfg_scale > 0) for c, t in zip(conds, texts)]
+    B = batch_size if len(texts) == 1 else len(texts)
+    budgets = torch.tensor([speech_budget(t.numel() - 2, total_speech_len) for t in texts])
+    return prefixes, budgets, B
+
+@torch.no_grad()
+def iter_generate(t3: ChatterboxFlashT3, *, t3_cond: T3Cond | list[T3Cond], text_tokens: Tensor | list[Tensor],
+                  total_speech_len: int | None = None, num_steps: int = 10, temperature: float = 0.6,
+                  time_shift_tau: float = 0.1, omnivoice_schedule_t_shift: float = 0.5, cfg_scale: float = 1.0,
+                  position_temperature: float = 5.0, backend: str = 'cpu', batch_size: int = 1, use_prior: bool = True,
+                  generator: torch.Generator | None = None, engine: Engine | None = None, trace: list | None = None,
+                  stats: DecodeStats | None = None):
+    """`ChatterboxFlashT3.generate`'s decode as the generator of `Commit`s it consumes (same keywords, same loop).
+
+    ```python
+    for c in iter_generate(t3, t3_cond=cond, text_tokens=text, total_speech_len=48):
+        print(c.n_out)                                   # tokens committed so far, per live row
+    ```"""
+    cfg = DecodeConfig(num_steps, temperature, time_shift_tau, omnivoice_schedule_t_shift, cfg_scale,
+                       position_temperature, use_prior)
+    prefixes, budgets, B = decode_inputs(t3, t3_cond, text_tokens, total_speech_len, cfg_scale, batch_size)
+    engine = engine or build_engine(t3, backend)
+    engine.forwards = 0
+    return iter_decode(t3, prefixes, budgets, cfg, engine, n_rows=B, generator=generator, trace=trace, stats=stats)
+
 @torch.no_grad()
 def generate(self: ChatterboxFlashT3, *, t3_cond: T3Cond | list[T3Cond], text_tokens: Tensor | list[Tensor],
              total_speech_len: int | None = None, num_steps: int = 10, temperature: float = 0.6,
@@ -199,18 +235,14 @@ def generate(self: ChatterboxFlashT3, *, t3_cond: T3Cond | list[T3Cond], text_to
     tokens = t3.generate(t3_cond=cond, text_tokens=t3.add_text_markers(ids), total_speech_len=64,
                          temperature=0, position_temperature=0)
     ```"""
-    cfg = DecodeConfig(num_steps, temperature, time_shift_tau, omnivoice_schedule_t_shift, cfg_scale,
-                       position_temperature, use_prior)
-    texts = list(text_tokens) if isinstance(text_tokens, (list, tuple)) else [text_tokens]
-    conds = list(t3_cond) if isinstance(t3_cond, (list, tuple)) else [t3_cond] * len(texts)
-    if len(conds) != len(texts): raise ValueError(f"{len(conds)} voices for {len(texts)} texts: pass one or one per text.")
-    prefixes = [self.prefix_embeds(c, t, cfg=cfg_scale > 0) for c, t in zip(conds, texts)]
-    B = batch_size if len(texts) == 1 else len(texts)
-    budgets = torch.tensor([speech_budget(t.numel() - 2, total_speech_len) for t in texts])
-    engine = engine or build_engine(self, backend)
-    engine.forwards = 0
-    return collect(iter_decode(self, prefixes, budgets, cfg, engine, n_rows=B, generator=generator, trace=trace,
-                               stats=stats), B, self.hp.stop_speech_token)
+    n_texts = len(text_tokens) if isinstance(text_tokens, (list, tuple)) else 1
+    B = batch_size if n_texts == 1 else n_texts                                      # as `decode_inputs` counts rows
+    return collect(iter_generate(self, t3_cond=t3_cond, text_tokens=text_tokens, total_speech_len=total_speech_len,
+                                 num_steps=num_steps, temperature=temperature, time_shift_tau=time_shift_tau,
+                                 omnivoice_schedule_t_shift=omnivoice_schedule_t_shift, cfg_scale=cfg_scale,
+                                 position_temperature=position_temperature, backend=backend, batch_size=batch_size,
+                                 use_prior=use_prior, generator=generator, engine=engine, trace=trace, stats=stats),
+                   B, self.hp.stop_speech_token)
 
 ChatterboxFlashT3.generate = generate
 
