@@ -13,15 +13,17 @@ from torch import Tensor
 __all__ = ['guided_logprobs', 'cfg_pmi', 'null_prefix', 'cfg_batch', 'split_cfg']
 
 # %% ../nbs/04_cfg.ipynb #09b7187a
-def guided_logprobs(logits_c: Tensor, logits_u: Tensor | None, w: float) -> Tensor:
+def guided_logprobs(logits_c: Tensor, logits_u: Tensor | None, w: float, normalized: bool = False) -> Tensor:
     """CFG on log-softmaxes: `lc + w*(lc - lu)` with `lc = log_softmax(logits_c)`; `w=0` returns `lc` (`logits_u` may be None).
+    `normalized=True`: the inputs already are log-softmaxes (the decode loop has them), so they are not normalised again.
 
     >>> torch.softmax(guided_logprobs(torch.tensor([0., 0.]), torch.tensor([0., math.log(3)]), 1.0), -1)
     tensor([0.7500, 0.2500])
     """
-    lc = F.log_softmax(logits_c, -1)
+    norm = (lambda t: t) if normalized else (lambda t: F.log_softmax(t, -1))
+    lc = norm(logits_c)
     if w == 0: return lc
-    return lc + w * (lc - F.log_softmax(logits_u, -1))
+    return lc + w * (lc - norm(logits_u))
 
 # %% ../nbs/04_cfg.ipynb #673dfc47
 def cfg_pmi(s_c: Tensor, s_u: Tensor | None, w: float) -> Tensor:

@@ -59,7 +59,7 @@ def refine(st: BlockState, active: Tensor, lp_c: Tensor, lp_u: Tensor | None, lo
            targets: Tensor, qlev: Tensor, generator=None) -> tuple[BlockState, Tensor, Tensor]:
     "One refinement step for the `active` rows. Returns the new state, the positions committed now, and the scores."
     w = cfg.cfg_scale
-    guided = lp_c if lp_u is None else guided_logprobs(lp_c, lp_u, w)       # (already log-softmaxed: w=0 → lp_c)
+    guided = lp_c if lp_u is None else guided_logprobs(lp_c, lp_u, w, normalized=True)
     cand = torch.where(st.masked, sample_candidates(guided, cfg.temperature, generator), st.tokens)
     s = pmi_scores(lp_c, cand, log_prior)
     if lp_u is not None: s = cfg_pmi(s, pmi_scores(lp_u, cand, log_prior), w)
@@ -122,8 +122,8 @@ def iter_decode(model: ChatterboxFlashT3, prefixes: list[Tensor], budgets: Tenso
     out = torch.full((B, T), hp.stop_speech_token, dtype=torch.long, device=dev)
     n_out = torch.zeros(B, dtype=torch.long, device=dev)
     blk_prior, n_committed = None, torch.zeros((), dtype=torch.long, device=dev)
+    both = (lambda t: torch.cat([t, t])) if use_cfg else (lambda t: t)              # cond rows, then null rows
     while True:
-        both = lambda t: torch.cat([t, t]) if use_cfg else t
         hid = engine.block(both(model.embed_speech(st.tokens)), both(committing) if any_commit else None)
         ctx = torch.cat([shift[:, None], hid[:, :-1]], 1)
         lp = model.speech_head(ctx).float().log_softmax(-1)
