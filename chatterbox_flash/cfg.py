@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 # %% auto #0
-__all__ = ['guided_logprobs', 'cfg_pmi', 'null_prefix', 'cfg_batch', 'split_cfg']
+__all__ = ['guided_logprobs', 'cfg_pmi', 'null_prefix']
 
 # %% ../nbs/04_cfg.ipynb #09b7187a
 def guided_logprobs(logits_c: Tensor, logits_u: Tensor | None, w: float, normalized: bool = False) -> Tensor:
@@ -36,30 +36,12 @@ def cfg_pmi(s_c: Tensor, s_u: Tensor | None, w: float) -> Tensor:
     return (1 + w) * s_c - w * s_u
 
 # %% ../nbs/04_cfg.ipynb #ce64b4ec
-def null_prefix(cond_emb: Tensor, text_tok_emb: Tensor, text_pos_emb: Tensor, text_valid: Tensor) -> tuple[Tensor, Tensor]:
-    """Null-branch prefix: `(zeros_like(cond_emb), text)` with `text = token emb zeroed where text_valid + position emb`.
-    Shapes: `cond_emb` `(B,Lc,D)`, `text_tok_emb` `(B,Lt,D)`, `text_pos_emb` `(B|1,Lt,D)`, `text_valid` `(B,Lt)` bool.
+def null_prefix(cond_emb: Tensor, text_emb: Tensor, text_valid: Tensor) -> tuple[Tensor, Tensor]:
+    """Null-branch prefix: `(zeros_like(cond_emb), text_emb zeroed where text_valid)`.
+    `text_emb` is token + learned position embedding `(B,Lt,D)`; `cond_emb` `(B,Lc,D)`; `text_valid` `(B,Lt)` bool.
 
-    >>> c0, t0 = null_prefix(torch.ones(1, 2, 3), torch.ones(1, 2, 3), torch.zeros(1, 2, 3), torch.tensor([[True, False]]))
+    >>> c0, t0 = null_prefix(torch.ones(1, 2, 3), torch.ones(1, 2, 3), torch.tensor([[True, False]]))
     >>> t0[0, :, 0]   # valid position zeroed, pad position kept
     tensor([0., 1.])
     """
-    tok = torch.where(text_valid[..., None], torch.zeros_like(text_tok_emb), text_tok_emb)
-    return torch.zeros_like(cond_emb), tok + text_pos_emb
-
-def cfg_batch(x_cond: Tensor, x_null: Tensor) -> Tensor:
-    """Stack the CFG branches along dim 0 as `[cond rows..., null rows...]`.
-
-    >>> cfg_batch(torch.zeros(2, 3), torch.ones(2, 3)).shape
-    torch.Size([4, 3])
-    """
-    return torch.cat([x_cond, x_null], 0)
-
-def split_cfg(t: Tensor, n_rows: int) -> tuple[Tensor, Tensor]:
-    """Inverse of `cfg_batch`: `(t[:n_rows], t[n_rows:])` (cond, null) views.
-
-    >>> [x.shape[0] for x in split_cfg(torch.zeros(4, 3), 2)]
-    [2, 2]
-    """
-    if t.shape[0] != 2 * n_rows: raise ValueError(f"expected {2 * n_rows} rows (cond + null), got {t.shape[0]}")
-    return t[:n_rows], t[n_rows:]
+    return torch.zeros_like(cond_emb), torch.where(text_valid[..., None], torch.zeros_like(text_emb), text_emb)

@@ -86,10 +86,12 @@ class FlashInferEngine:
         return out
 
     @torch.no_grad()
-    def block(self, x: Tensor, commit: Tensor | None = None) -> Tensor:
-        "One block per row, bidirectional inside, over the row's committed pages; commits grow `len_i` by `L`."
+    def block(self, x: Tensor, commit: Tensor | None = None, valid: Tensor | None = None) -> Tensor:
+        """One block per row, bidirectional inside, over the row's committed pages; commits grow `len_i` by `L`.
+        `valid[i]` < L: only the first `valid[i]` tokens of row `i`'s block are real (one host read, last blocks only)."""
         N, L, D = x.shape
-        self._plan([L] * N, [l + L for l in self.lengths_host], causal=False)
+        ends = [L] * N if valid is None else [int(v) for v in valid.tolist()]
+        self._plan([L] * N, [l + e for l, e in zip(self.lengths_host, ends)], causal=False)
         pos = (self.lengths[:, None] + torch.arange(L, device=self.dev)).reshape(-1)
         slots = (torch.arange(N, device=self.dev)[:, None] * self.ppr * PAGE).reshape(-1).repeat_interleave(L) + pos
         h = self._run(x.reshape(N * L, D).contiguous(), pos, slots).view(N, L, D)

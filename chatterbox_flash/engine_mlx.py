@@ -165,13 +165,15 @@ class MLXEngine:
         slots = mx.broadcast_to(key[None, None, :, None], (N, 1, P, 1))
         return self._run(x, 0, slots, mask[:, None], P)
 
-    def block(self, x: Tensor, commit: Tensor | None = None) -> Tensor:
+    def block(self, x: Tensor, commit: Tensor | None = None, valid: Tensor | None = None) -> Tensor:
         """One block per row at positions `len_i..len_i+L-1`; bidirectional inside, full view of the committed cache.
-        Rows with `commit[i]` keep the block; `commit=None` means no row commits."""
+        Rows with `commit[i]` keep the block; `commit=None` means no row commits. `valid[i]` < L: only the first
+        `valid[i]` tokens of row `i`'s block are real (the rest is padding nobody attends to)."""
         N, L, _ = x.shape
         S = min(self.hi + L, self.capacity)
         slots = (self._len[:, None] + mx.arange(L))[:, None, :, None]
-        mask = mx.arange(S)[None, :] < (self._len[:, None] + L)                      # (N, S)
+        end = self._len + (L if valid is None else to_mx(valid).astype(mx.int32))
+        mask = mx.arange(S)[None, :] < end[:, None]                                  # (N, S)
         h = self._run(x, self._len, slots, mask[:, None, None, :], S)
         if commit is not None:
             self._len = self._len + to_mx(commit).astype(mx.int32) * L; self.hi += L

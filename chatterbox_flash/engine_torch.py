@@ -60,18 +60,22 @@ class TorchEngine:
         return self._run(x, pos, mask[:, None], P)
 
     @torch.no_grad()
-    def block(self, x: Tensor, commit: Tensor | None = None) -> Tensor:
+    def block(self, x: Tensor, commit: Tensor | None = None, valid: Tensor | None = None) -> Tensor:
         """One block per row at positions `len_i..len_i+L-1`; bidirectional inside, full view of the committed cache.
-        Rows with `commit[i]` keep the block; `commit=None` means no row commits (known on the host: no sync)."""
-        h = self._graph_block(x) if self.cuda_graph else self._block(x, min(self.hi + x.shape[1], self.k.shape[3]))
+        Rows with `commit[i]` keep the block; `commit=None` means no row commits (known on the host: no sync).
+        `valid[i]` < L: row `i`'s block is only its first `valid[i]` tokens (the rest is padding nobody attends to)."""
+        L = x.shape[1]
+        if self.cuda_graph and valid is None: h = self._graph_block(x)
+        else: h = self._block(x, min(self.hi + L, self.k.shape[3]), valid)
         if commit is not None:
-            self.lengths.add_(commit.long() * x.shape[1]); self.hi += x.shape[1]
+            self.lengths.add_(commit.long() * L); self.hi += L
         return h
 
-    def _block(self, x: Tensor, S: int) -> Tensor:
+    def _block(self, x: Tensor, S: int, valid: Tensor | None = None) -> Tensor:
         N, L, _ = x.shape
         pos = self.lengths[:, None] + torch.arange(L, device=x.device)
-        mask = torch.arange(S, device=x.device)[None, :] < (self.lengths[:, None] + L)   # (N, S)
+        end = self.lengths + (L if valid is None else valid.to(x.device))
+        mask = torch.arange(S, device=x.device)[None, :] < end[:, None]                  # (N, S)
         return self._run(x, pos, mask[:, None, None, :], S)
 
     def select(self, index: Tensor) -> None:

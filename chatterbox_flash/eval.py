@@ -545,6 +545,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument('--seed', type=int, help='torch.manual_seed before generating')
     for k, t in zip(_KNOBS, (int, float, float, float, float, int, int)):
         p.add_argument(f'--{k}', type=t, help='decode knob passed to generate() when given')
+    p.add_argument('--eos_policy', choices=('stop', 'complete'), help="when a committed EOS ends a row: 'stop' (at once, "
+                   "as the released decoder) or 'complete' (after the positions before it are decided)")
     p.add_argument('--limit', type=int, help='only the first N items')
     p.add_argument('--no_resume', action='store_true', help='regenerate wavs that already exist')
     p.add_argument('--stop_on_error', action='store_true', help='stop at the first item that fails to generate')
@@ -581,7 +583,7 @@ TINY_MAX_SPEECH_TOKENS: int = 50   # --tiny: random weights never say EOS, so ca
 
 def _gen_kwargs(args) -> dict:
     "generate() keyword arguments from the decode flags that were given (backend and dtype are fixed at load)."
-    kw = {k: getattr(args, k) for k in _KNOBS if getattr(args, k) is not None}
+    kw = {k: getattr(args, k) for k in (*_KNOBS, 'eos_policy') if getattr(args, k) is not None}
     if args.tiny and 'max_speech_tokens' not in kw: kw['max_speech_tokens'] = TINY_MAX_SPEECH_TOKENS
     return kw
 

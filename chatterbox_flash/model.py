@@ -128,11 +128,11 @@ def prefix_embeds(model: ChatterboxFlashT3, cond: T3Cond, text_tokens: Tensor, c
         raise ValueError(f"text tokens must start with {hp.start_text_token} and end with {hp.stop_text_token}; "
                          "use `add_text_markers`.")
     ce = cond_embeds(model, cond)
-    tok, pos = model.text_emb(text), model.text_pos_emb.emb.weight[: text.shape[1]][None]
+    te = model.text_emb(text) + model.text_pos_emb.emb.weight[: text.shape[1]][None]
     sos = model.embed_speech(torch.full((1, 1), hp.start_speech_token, device=model.device))
-    rows = [torch.cat([ce, tok + pos, sos], 1)]
+    rows = [torch.cat([ce, te, sos], 1)]
     if cfg:
-        ce0, te0 = null_prefix(ce, tok, pos, torch.ones_like(text, dtype=torch.bool))
+        ce0, te0 = null_prefix(ce, te, torch.ones_like(text, dtype=torch.bool))
         rows.append(torch.cat([ce0, te0, sos], 1))
     return torch.cat(rows)
 
@@ -144,27 +144,32 @@ def add_text_markers(model: ChatterboxFlashT3, ids: Tensor) -> Tensor:
 ChatterboxFlashT3.prefix_embeds, ChatterboxFlashT3.add_text_markers = prefix_embeds, add_text_markers
 
 # %% ../nbs/05_model.ipynb #e4c4f822
-def block_causal_mask(P: int, n_blocks: int, L: int, device=None) -> Tensor:
-    "Boolean `(S, S)` mask, `S = P + n_blocks*L`: causal over the prefix, bidirectional within each block."
-    S = P + n_blocks * L
+def block_causal_mask(P: int, n_blocks: int, L: int, device=None, last: int | None = None) -> Tensor:
+    """Boolean `(S, S)` mask over a prefix of `P` and `n_blocks` blocks of `L` (the last one `last` long, default `L`):
+    causal over the prefix, bidirectional within each block, every block sees everything before it.
+
+    >>> block_causal_mask(1, 1, 2).int().tolist()
+    [[1, 0, 0], [1, 1, 1], [1, 1, 1]]
+    """
+    last = L if last is None else last
+    S = P + (n_blocks - 1) * L + last if n_blocks else P
     idx = torch.arange(S, device=device)
-    grp = torch.where(idx < P, idx, P + (idx - P) // L * L + L - 1)   # a block's tokens all see up to its last token
+    end = (P + ((idx - P) // L + 1) * L - 1).clamp(max=S - 1)      # the last token of each position's block
+    grp = torch.where(idx < P, idx, end)                            # a block's tokens all see up to its last token
     return idx[None, :] <= grp[:, None]
 
 # %% ../nbs/05_model.ipynb #ae836ed8
 @torch.no_grad()
 def block_prior(model: ChatterboxFlashT3, block_size: int | None = None) -> Tensor:
-    "Cached log of the unconditional block prior `p̄` `(V,)`, float32 (SPEC §3 step 4)."
+    "The unconditional block prior `p̄` `(V,)`: float32 probabilities, computed once and cached on the model."
     L = block_size or model.block_size
     key = (L, model.dtype, str(model.device))
     if key not in model._priors:
         hp = model.hp
         toks = torch.tensor([[hp.start_speech_token] + [model.mask_token] * L], device=model.device)
-        x = model.embed_speech(toks)                                          # rows 0..L
-        mask = block_causal_mask(1, 1, L, device=model.device)[None, None]
-        h = model.tfmr(inputs_embeds=x, attention_mask=mask, use_cache=False).last_hidden_state
-        logp = model.speech_head(h[:, :L]).float().log_softmax(-1)           # position i reads hidden i-1
-        model._priors[key] = (logp.logsumexp(1) - math.log(L))[0]
+        h = model.tfmr(inputs_embeds=model.embed_speech(toks), use_cache=False).last_hidden_state   # plain causal
+        probs = model.speech_head(h[:, :L]).float().softmax(-1)                # position i reads hidden i-1
+        model._priors[key] = probs.mean(1)[0]
     return model._priors[key]
 
 ChatterboxFlashT3.block_prior = block_prior

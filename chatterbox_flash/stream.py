@@ -144,7 +144,7 @@ def crossfade_stream(pieces: list, sr: int, fade_ms: float = 20.):
 def _stream_piece(self: ChatterboxFlashTTS, ids: Tensor, conds, engine, chunk_blocks: int, cap: int | None,
                   n_cfm_timesteps: int, seed: int, knobs: dict):
     "Audio chunks of one text chunk: vocode the tokens so far every `chunk_blocks` commits, finalise on the last."
-    budget = speech_budget(ids.numel() - 2, cap)
+    budget = speech_budget(ids.numel(), cap)
     voc = self.last_vocoder = StreamVocoder(self.s3gen, conds.gen, budget, n_cfm_timesteps, seed)
     for k, c in enumerate(iter_generate(self.t3, t3_cond=conds.t3, text_tokens=ids, total_speech_len=cap, engine=engine,
                                         stats=self.last_stats, **knobs), 1):

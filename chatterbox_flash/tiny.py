@@ -5,9 +5,10 @@
 # %% auto #0
 __all__ = ['TINY_LLAMA_OVERRIDES', 'TINY_LLAMA', 'TINY_LLAMA_NAME', 'ARCH_KEYS', 'MASK_INIT_STD', 'TEXT_VOCAB_SIZE', 'START_TEXT',
            'START_TEXT_ID', 'TEXT_SPECIALS', 'TEXT_CHARS', 'T3_FILE', 'S3GEN_FILE', 'VE_FILE', 'TOKENIZER_FILE',
-           'CONFIG_FILE', 'CHECKPOINT_FILES', 'REF_VOICE', 'register_llama_config', 'tiny_t3_hp',
-           'write_tiny_tokenizer', 'tiny_t3_state_dict', 'tiny_s3gen_state_dict', 'tiny_ve_state_dict', 'tiny_config',
-           'write_tiny_checkpoint', 'cache_dir', 'tiny_checkpoint']
+           'CONFIG_FILE', 'CHECKPOINT_FILES', 'SHARP_HEAD_SCALE', 'EOS_LIKE_TOKEN', 'REF_VOICE',
+           'register_llama_config', 'tiny_t3_hp', 'write_tiny_tokenizer', 'tiny_t3_state_dict', 'tiny_s3gen_state_dict',
+           'tiny_ve_state_dict', 'tiny_config', 'write_tiny_checkpoint', 'cache_dir', 'tiny_checkpoint',
+           'sharp_t3_state_dict', 'state_dict_sha256']
 
 # %% ../nbs/01_tiny.ipynb #13117e81
 import copy, json, os, shutil, string, tempfile
@@ -198,6 +199,32 @@ def tiny_checkpoint(seed: int = 0) -> Path:
             if not _is_complete(d): _replace_dir(tmp, d)
     finally: shutil.rmtree(tmp, ignore_errors=True)
     return d
+
+# %% ../nbs/01_tiny.ipynb #6d48f708
+SHARP_HEAD_SCALE: float = 40.0
+EOS_LIKE_TOKEN: int = 6921       # the token whose head row EOS copies in the `eos` variant
+
+def sharp_t3_state_dict(eos: bool = False) -> dict:
+    """The sharpened tiny T3 state dict (fp32, 8195 speech rows); `eos=True` makes EOS win where token 6921 would.
+
+    Example: `load_t3_state_dict(ChatterboxFlashT3(tiny_t3_hp()), sharp_t3_state_dict(eos=True))`."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        m = T3(hp=tiny_t3_hp()).eval()
+        with torch.no_grad():
+            m.speech_head.weight *= SHARP_HEAD_SCALE
+            if eos: m.speech_head.weight[6562] = 1.02 * m.speech_head.weight[EOS_LIKE_TOKEN]
+        sd = _fp32(m.state_dict())
+        sd["speech_emb.weight"] = torch.cat([sd["speech_emb.weight"], MASK_INIT_STD * torch.randn(1, m.dim)])
+    return sd
+
+def state_dict_sha256(sd: dict) -> str:
+    "SHA-256 over the keys in sorted order: each key's UTF-8 bytes, then the tensor's contiguous raw bytes."
+    import hashlib
+    h = hashlib.sha256()
+    for k in sorted(sd):
+        h.update(k.encode()); h.update(sd[k].detach().contiguous().cpu().numpy().tobytes())
+    return h.hexdigest()
 
 # %% ../nbs/01_tiny.ipynb #43c861e0
 def _package_dir() -> Path:

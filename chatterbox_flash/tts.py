@@ -191,7 +191,7 @@ ChatterboxFlashTTS.vocode, ChatterboxFlashTTS.apply_watermark = vocode, apply_wa
 
 # %% ../nbs/10_tts.ipynb #5b3d78fb
 DECODE_KNOBS = ('num_steps', 'temperature', 'time_shift_tau', 'omnivoice_schedule_t_shift', 'cfg_scale',
-                'position_temperature', 'use_prior', 'generator')
+                'position_temperature', 'use_prior', 'eos_policy', 'generator')
 
 def _conds_for(self, audio_prompt_path, exaggeration) -> Conditionals:
     if audio_prompt_path is not None: return self.prepare_conditionals(audio_prompt_path, exaggeration)
