@@ -8,7 +8,7 @@ __all__ = ['TINY_LLAMA_OVERRIDES', 'TINY_LLAMA', 'TINY_LLAMA_NAME', 'ARCH_KEYS',
            'CONFIG_FILE', 'CHECKPOINT_FILES', 'SHARP_HEAD_SCALE', 'EOS_LIKE_TOKEN', 'REF_VOICE',
            'register_llama_config', 'tiny_t3_hp', 'write_tiny_tokenizer', 'tiny_t3_state_dict', 'tiny_s3gen_state_dict',
            'tiny_ve_state_dict', 'tiny_config', 'write_tiny_checkpoint', 'cache_dir', 'tiny_checkpoint',
-           'sharp_t3_state_dict', 'state_dict_sha256']
+           'sharp_t3_state_dict', 'state_dict_sha256', 'random_voice']
 
 # %% ../nbs/01_tiny.ipynb #13117e81
 import copy, json, os, shutil, string, tempfile
@@ -225,6 +225,17 @@ def state_dict_sha256(sd: dict) -> str:
     for k in sorted(sd):
         h.update(k.encode()); h.update(sd[k].detach().contiguous().cpu().numpy().tobytes())
     return h.hexdigest()
+
+# %% ../nbs/01_tiny.ipynb #8dbd88ae
+def random_voice(seed: int = 0, n_text: int = 12):
+    """A seeded random voice (`T3Cond`: speaker embedding, 150 prompt speech tokens) and `n_text` random text ids
+    with the `[START]`/`[STOP]` markers. Example: `cond, text = random_voice(1, n_text=17)`."""
+    from chatterbox.models.t3.modules.cond_enc import T3Cond
+    g = torch.Generator().manual_seed(seed)
+    cond = T3Cond(speaker_emb=torch.randn(1, 256, generator=g), emotion_adv=0.5 * torch.ones(1, 1, 1),
+                  cond_prompt_speech_tokens=torch.randint(0, 6561, (1, 150), generator=g))
+    ids = torch.randint(1, 200, (n_text,), generator=g)
+    return cond, torch.cat([torch.tensor([START_TEXT_ID]), ids, torch.tensor([0])])
 
 # %% ../nbs/01_tiny.ipynb #43c861e0
 def _package_dir() -> Path:
