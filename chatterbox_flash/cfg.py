@@ -14,8 +14,9 @@ __all__ = ['guided_logprobs', 'cfg_pmi', 'null_prefix']
 
 # %% ../nbs/04_cfg.ipynb #09b7187a
 def guided_logprobs(logits_c: Tensor, logits_u: Tensor | None, w: float, normalized: bool = False) -> Tensor:
-    """CFG on log-softmaxes: `lc + w*(lc - lu)` with `lc = log_softmax(logits_c)`; `w=0` returns `lc` (`logits_u` may be None).
-    `normalized=True`: the inputs already are log-softmaxes (the decode loop has them), so they are not normalised again.
+    """CFG on log-softmaxes: `lc + w*(lc - lu)` with `lc = log_softmax(logits_c)`; `w=0` returns `lc`
+    (`logits_u` may be None). `normalized=True`: the inputs already are log-softmaxes (the decode loop has them),
+    so they are not normalised again.
 
     >>> torch.softmax(guided_logprobs(torch.tensor([0., 0.]), torch.tensor([0., math.log(3)]), 1.0), -1)
     tensor([0.7500, 0.2500])

@@ -9,17 +9,23 @@ __all__ = ['ChatterboxFlashError', 'AudioPromptError', 'TextInputError', 'Checkp
 class ChatterboxFlashError(Exception):
     "Base class: a problem the user can fix. `str(err)` is a one-line message that says what to do."
 
+# %% ../nbs/00_errors.ipynb #62b2a35e
 class AudioPromptError(ChatterboxFlashError, ValueError):
     "The reference recording is missing, unreadable, too short, silent or in an unsupported format."
 
+# %% ../nbs/00_errors.ipynb #0858a112
 class TextInputError(ChatterboxFlashError, ValueError):
     "The text is empty, not English, or a text file has no usable line."
 
+# %% ../nbs/00_errors.ipynb #8947590b
 class CheckpointError(ChatterboxFlashError, ValueError):
-    "A checkpoint directory or state dict is missing files or keys, or has wrong shapes; or weights are not cached offline."
+    """A checkpoint directory or state dict is missing files or keys, or has wrong shapes;
+    or weights are not cached offline."""
 
+# %% ../nbs/00_errors.ipynb #16dbf5f1
 class BackendError(ChatterboxFlashError, RuntimeError):
     "An unknown backend, a dtype the backend cannot run, or hardware / packages the backend needs are missing."
 
+# %% ../nbs/00_errors.ipynb #4ed49f67
 class OptionError(ChatterboxFlashError, ValueError):
     "A decode knob or option is unknown or out of its allowed range, or an output path cannot be used."
