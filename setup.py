@@ -2,7 +2,7 @@
 
 `chatterbox-tts` is deliberately *not* an install requirement: its wheel pins
 torch 2.6 and pulls gradio. `scripts/install.sh` installs it with `--no-deps`
-next to the import-time needs listed here (SPEC §7)."""
+next to the import-time needs listed here."""
 from configparser import ConfigParser
 import os, setuptools
 

@@ -9,10 +9,11 @@ __all__ = []
 # %% ../nbs/17_api.ipynb #996d1842
 import importlib
 
-_LAZY = dict(ChatterboxFlashTTS='tts', Conditionals='tts', ChatterboxFlashT3='model', build_engine='engine',
-             resolve_backend='engine', FLASHINFER_AVAILABLE='engine', MLX_AVAILABLE='engine', en_us_cleaner='text',
-             write_tiny_checkpoint='tiny', tiny_checkpoint='tiny', REF_VOICE='tiny', ChatterboxFlashError='errors',
-             AudioPromptError='errors', TextInputError='errors', CheckpointError='errors', BackendError='errors')
+_LAZY = dict(ChatterboxFlashTTS='tts', Conditionals='tts', ChatterboxFlashT3='model', load_t3='model',
+             DecodeConfig='config', build_engine='engine', resolve_backend='engine', FLASHINFER_AVAILABLE='engine',
+             MLX_AVAILABLE='engine', en_us_cleaner='text', write_tiny_checkpoint='tiny', tiny_checkpoint='tiny',
+             REF_VOICE='tiny', random_voice='tiny', ChatterboxFlashError='errors', AudioPromptError='errors',
+             TextInputError='errors', CheckpointError='errors', BackendError='errors', OptionError='errors')
 
 def __getattr__(name: str):
     "Import the public names on first use (PEP 562)."
@@ -20,6 +21,8 @@ def __getattr__(name: str):
         return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-def __dir__(): return sorted(list(globals()) + list(_LAZY))
+def __dir__():
+    "The module's names, the lazy public ones included."
+    return sorted(list(globals()) + list(_LAZY))
 
 __all__ = list(_LAZY)

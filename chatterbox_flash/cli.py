@@ -4,37 +4,40 @@
 
 # %% ../nbs/11_cli.ipynb #233df256
 from __future__ import annotations
-import argparse, re, sys, time
+import argparse, os, re, sys, tempfile, time
 from pathlib import Path
-from .errors import ChatterboxFlashError, TextInputError, BackendError
+from .errors import ChatterboxFlashError, TextInputError, BackendError, OptionError
+from .config import add_decode_flags, config_from_args, check_option, DecodeConfig, REPO_ID
 
 # %% auto #0
-__all__ = ['build_parser', 'read_texts', 'wav_name', 'run_stream', 'run', 'main']
+__all__ = ['build_parser', 'read_texts', 'wav_name', 'check_out_dir', 'check_args', 'run_batch', 'run_stream', 'run', 'main']
 
-# %% ../nbs/11_cli.ipynb #c7370a2e
+# %% ../nbs/11_cli.ipynb #a6f3a411
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="chatterbox-flash", description="Chatterbox-Flash: fast zero-shot TTS (block diffusion).")
+    "The `chatterbox-flash` / `synthesize.py` argument parser."
+    p = argparse.ArgumentParser(prog="chatterbox-flash",
+                                description="Chatterbox-Flash: fast zero-shot TTS (block diffusion).")
     p.add_argument("--audio_prompt", required=True, help="reference recording of the voice (3-10 s, WAV/FLAC)")
     p.add_argument("--text", nargs="+", default=[], help="one or more texts")
     p.add_argument("--text_file", help="a file with one text per line (blank lines and # comments ignored)")
     p.add_argument("--out_dir", default="out", help="where the wavs go (default: out)")
-    p.add_argument("--batch_size", type=int, default=8, help="texts decoded together (default 8)")
-    p.add_argument("--backend", default=None, help="gpu (default when a GPU is visible, else cpu), flashinfer, cpu, mlx or auto")
+    p.add_argument("--batch_size", type=int, default=8, help="texts decoded together (default 8; >= 1)")
+    p.add_argument("--backend", default=None,
+                   help="gpu (default when a GPU is visible, else cpu), flashinfer, cpu, mlx or auto")
     p.add_argument("--dtype", default=None, help="float32, float16 or bfloat16 (default: the backend's)")
     p.add_argument("--quantize_bits", type=int, choices=(4, 8), default=None, help="quantize the MLX backbone")
-    p.add_argument("--num_steps", type=int, default=10); p.add_argument("--temperature", type=float, default=0.6)
-    p.add_argument("--time_shift_tau", type=float, default=0.1); p.add_argument("--cfg_scale", type=float, default=1.0)
-    p.add_argument("--position_temperature", type=float, default=5.0)
-    p.add_argument("--n_cfm_timesteps", type=int, default=2, help="S3Gen meanflow steps (default 2)")
+    p.add_argument("--n_cfm_timesteps", type=int, default=2, help="S3Gen meanflow steps (default 2; 1 to 100)")
     p.add_argument("--max_speech_tokens", type=int, default=None, help="cap on speech tokens per text (25 per second)")
     p.add_argument("--seed", type=int, default=None, help="random seed for reproducible sampling")
     p.add_argument("--checkpoint", help="a local checkpoint directory instead of the Hub")
-    p.add_argument("--repo_id", default="ResembleAI/chatterbox-flash"); p.add_argument("--revision", default=None)
-    p.add_argument("--tiny", action="store_true", help="use the tiny random checkpoint (offline demo: the audio is noise)")
+    p.add_argument("--repo_id", default=REPO_ID, help=f"Hub repository of the checkpoint (default {REPO_ID})")
+    p.add_argument("--revision", default=None, help="Hub revision (branch, tag or commit)")
+    p.add_argument("--tiny", action="store_true",
+                   help="use the tiny random checkpoint (offline demo: the audio is noise)")
     p.add_argument("--no_watermark", action="store_true", help="skip the Perth watermark")
     p.add_argument("--stream", action="store_true", help="write each wav progressively as the audio is generated "
                    "(one text at a time) and print the time to first audio; not watermarked")
-    return p
+    return add_decode_flags(p)
 
 # %% ../nbs/11_cli.ipynb #2458cf49
 def read_texts(texts: list[str], text_file: str | None) -> list[str]:
@@ -43,18 +46,48 @@ def read_texts(texts: list[str], text_file: str | None) -> list[str]:
     if text_file:
         f = Path(text_file)
         if not f.is_file(): raise TextInputError(f"Text file {f} not found: pass an existing --text_file.")
-        out += [l.strip() for l in f.read_text(encoding="utf-8", errors="replace").splitlines()
-                if l.strip() and not l.strip().startswith("#")]
-        if not out: raise TextInputError(f"Text file {f} has no usable line: write one text per line (# starts a comment).")
+        out += [ln.strip() for ln in f.read_text(encoding="utf-8", errors="replace").splitlines()
+                if ln.strip() and not ln.strip().startswith("#")]
+        if not out:
+            raise TextInputError(f"Text file {f} has no usable line: write one text per line (# starts a comment).")
     if not out: raise TextInputError("No text given: pass --text 'Hello there.' or --text_file FILE.")
     return out
 
+# %% ../nbs/11_cli.ipynb #4fec8193
 def wav_name(i: int, text: str) -> str:
     "`{i:03d}_{first words}.wav`, safe on every filesystem."
     slug = re.sub(r"[^a-z0-9]+", "_", text.lower())[:40].strip("_") or "text"
     return f"{i:03d}_{slug}.wav"
 
 # %% ../nbs/11_cli.ipynb #3351193a
+def check_out_dir(out_dir) -> Path:
+    "Raise `OptionError` unless `out_dir` is, or can be created as, a writable directory. Creates nothing."
+    d = Path(out_dir).expanduser().absolute()
+    if d.exists() and not d.is_dir(): raise OptionError(f"--out_dir {d} is a file: pass a directory.")
+    anc = next(p for p in (d, *d.parents) if p.exists())
+    try: os.rmdir(tempfile.mkdtemp(prefix='.chatterbox-flash-', dir=anc))
+    except OSError as e:
+        raise OptionError(f"--out_dir {d} cannot be created or written ({e.strerror} in {anc}): pass a writable "
+                          "directory, e.g. --out_dir out.") from None
+    return d
+
+# %% ../nbs/11_cli.ipynb #e6e30b78
+def check_args(a: argparse.Namespace) -> DecodeConfig:
+    "Check every flag before any weights load; returns the `DecodeConfig`. Raises the package's errors."
+    import torch
+    from chatterbox_flash.engine import resolve_backend
+    cfg = config_from_args(a)
+    check_option('--batch_size', a.batch_size, lo=1)
+    check_option('--n_cfm_timesteps', a.n_cfm_timesteps, lo=1, hi=100)
+    check_option('--max_speech_tokens', a.max_speech_tokens, lo=1, optional=True)
+    if a.backend is None: a.backend = 'gpu' if torch.cuda.is_available() else 'cpu'
+    if a.quantize_bits and a.backend != 'mlx':
+        raise BackendError(f"--quantize_bits works only with --backend mlx (got {a.backend}).")
+    resolve_backend(a.backend, a.dtype)
+    check_out_dir(a.out_dir)
+    return cfg
+
+# %% ../nbs/11_cli.ipynb #43c1360d
 def _load_tts(a):
     from chatterbox_flash.tts import ChatterboxFlashTTS
     kw = dict(backend=a.backend, dtype=a.dtype, watermark=not a.no_watermark)
@@ -64,96 +97,113 @@ def _load_tts(a):
     if a.checkpoint: return ChatterboxFlashTTS.from_local(a.checkpoint, **kw)
     return ChatterboxFlashTTS.from_pretrained(a.repo_id, revision=a.revision, **kw)
 
-def run_stream(a, tts, texts: list[str]) -> int:
-    "`--stream`: one text at a time (B=1); each wav is appended chunk by chunk as audio arrives; prints time to first audio."
-    import warnings, torch, soundfile as sf
-    import chatterbox_flash.stream  # noqa: F401  (adds ChatterboxFlashTTS.generate_stream)
+def _generator(a, tts):
+    import torch
+    return torch.Generator(device=tts.t3.device).manual_seed(a.seed) if a.seed is not None else None
+
+def _summary(n: int, secs: float, wall: float, tts, extra: str = '') -> str:
+    return (f"{n} wav(s), {secs:.2f} s of audio in {wall:.2f} s wall: RTF {wall / max(secs, 1e-9):.3f} "
+            f"(backend {tts.backend.name}, {str(tts.backend.dtype).replace('torch.', '')}){extra}")
+
+# %% ../nbs/11_cli.ipynb #d480342c
+def run_batch(a, tts, texts: list[str], cfg: DecodeConfig) -> int:
+    "Decode all texts in batches of `--batch_size`; write one wav each (atomically); print the summary."
+    import soundfile as sf
+    t0 = time.perf_counter()
+    wavs = tts.generate_batch(texts, a.audio_prompt, batch_size=a.batch_size, quantize_bits=a.quantize_bits,
+                              max_speech_tokens=a.max_speech_tokens, n_cfm_timesteps=a.n_cfm_timesteps, cfg=cfg,
+                              generator=_generator(a, tts))
+    wall = time.perf_counter() - t0
+    out, secs = Path(a.out_dir), 0.0
+    for i, (t, w) in enumerate(zip(texts, wavs), 1):
+        if w is None: continue
+        out.mkdir(parents=True, exist_ok=True)
+        f = out / wav_name(i, t)
+        tmp = f.with_suffix(".tmp.wav")
+        sf.write(tmp, w[0].numpy(), tts.sr, subtype="PCM_16")
+        tmp.replace(f)
+        secs += w.shape[1] / tts.sr
+        print(f"wrote {f} ({w.shape[1] / tts.sr:.2f} s)")
+    print(_summary(sum(w is not None for w in wavs), secs, wall, tts))
+    for i, msg in tts.last_errors: print(f"skipped text {i + 1}: {msg}", file=sys.stderr)
+    return 1 if tts.last_errors else 0
+
+# %% ../nbs/11_cli.ipynb #bfae322d
+def _stream_one(a, tts, text: str, f: Path, cfg: DecodeConfig) -> tuple[int, float]:
+    "Stream one text into wav `f`; returns (samples, seconds to first audio). A failure removes the partial file."
+    import soundfile as sf
+    t0, n, first = time.perf_counter(), 0, None
+    stream = tts.generate_stream(text, quantize_bits=a.quantize_bits, max_speech_tokens=a.max_speech_tokens,
+                                 n_cfm_timesteps=a.n_cfm_timesteps, cfg=cfg, generator=_generator(a, tts),
+                                 vocoder_seed=a.seed)
+    try:
+        with sf.SoundFile(f, "w", tts.sr, 1, "PCM_16") as w:
+            for chunk in stream:
+                if first is None: first = time.perf_counter() - t0
+                w.write(chunk)
+                w.flush()
+                n += len(chunk)
+    except BaseException:
+        f.unlink(missing_ok=True)
+        raise
+    return n, first if first is not None else time.perf_counter() - t0
+
+# %% ../nbs/11_cli.ipynb #2d8f6658
+def run_stream(a, tts, texts: list[str], cfg: DecodeConfig) -> int:
+    "`--stream`: one text at a time (B=1), each wav appended as audio arrives; prints the time to first audio."
+    import warnings
     if tts.watermark: print("--stream: streamed audio is not watermarked (the watermark needs the whole utterance).",
                             file=sys.stderr)
     tts.prepare_conditionals(a.audio_prompt)
-    out = Path(a.out_dir); out.mkdir(parents=True, exist_ok=True)
     errors, secs, firsts, t_all = [], 0.0, [], time.perf_counter()
     for i, t in enumerate(texts, 1):
-        gen = torch.Generator(device=tts.t3.device).manual_seed(a.seed) if a.seed is not None else None
         t0 = time.perf_counter()
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                stream = tts.generate_stream(t, quantize_bits=a.quantize_bits, max_speech_tokens=a.max_speech_tokens,
-                                             n_cfm_timesteps=a.n_cfm_timesteps, num_steps=a.num_steps,
-                                             temperature=a.temperature, time_shift_tau=a.time_shift_tau,
-                                             cfg_scale=a.cfg_scale, position_temperature=a.position_temperature,
-                                             generator=gen, vocoder_seed=a.seed)
-        except TextInputError as e: errors.append((i, str(e))); continue
-        f, n, first = out / wav_name(i, t), 0, None
-        try:
-            with sf.SoundFile(f, "w", tts.sr, 1, "PCM_16") as w:
-                for chunk in stream:
-                    if first is None: first = time.perf_counter() - t0
-                    w.write(chunk); w.flush(); n += len(chunk)
-        except BaseException:
-            f.unlink(missing_ok=True); raise
-        wall = time.perf_counter() - t0
-        secs += n / tts.sr; firsts.append(first or wall)
-        print(f"wrote {f} ({n/tts.sr:.2f} s): first audio after {firsts[-1]:.2f} s, all after {wall:.2f} s")
-    wall = time.perf_counter() - t_all
-    if firsts:
-        print(f"{len(firsts)} wav(s), {secs:.2f} s of audio in {wall:.2f} s wall: RTF {wall/max(secs,1e-9):.3f}; "
-              f"time to first audio {min(firsts):.2f}-{max(firsts):.2f} s (streamed, backend {tts.backend.name})")
+        try: tts.text_chunks(t)
+        except TextInputError as e:
+            errors.append((i, str(e)))
+            continue
+        Path(a.out_dir).mkdir(parents=True, exist_ok=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            n, first = _stream_one(a, tts, t, Path(a.out_dir) / wav_name(i, t), cfg)
+        secs, firsts = secs + n / tts.sr, firsts + [first]
+        print(f"wrote {Path(a.out_dir) / wav_name(i, t)} ({n / tts.sr:.2f} s): first audio after {first:.2f} s, "
+              f"all after {time.perf_counter() - t0:.2f} s")
+    if firsts: print(_summary(len(firsts), secs, time.perf_counter() - t_all, tts,
+                              f"; time to first audio {min(firsts):.2f}-{max(firsts):.2f} s (streamed)"))
     for i, msg in errors: print(f"skipped text {i}: {msg}", file=sys.stderr)
     return 1 if errors else 0
 
-def run(a) -> int:
-    "The CLI body: returns the exit code; raises `ChatterboxFlashError` for problems the user can fix."
-    import torch, soundfile as sf
-    from chatterbox_flash.engine import resolve_backend
+# %% ../nbs/11_cli.ipynb #ce2af2bb
+def run(a: argparse.Namespace) -> int:
+    "The CLI body: returns the exit code; raises the package's errors for problems the user can fix."
     from chatterbox_flash.text import check_text
     texts = read_texts(a.text, a.text_file)
-    if a.backend is None: a.backend = 'gpu' if torch.cuda.is_available() else 'cpu'
     problems = []
-    for i, t in enumerate(texts):
+    for t in texts:
         try: check_text(t)
         except TextInputError as e: problems.append(str(e))
-    if len(problems) == len(texts): raise TextInputError(problems[0] if len(texts) == 1 else
-                                                         f"None of the {len(texts)} texts can be spoken ({problems[0]})")
+    if len(problems) == len(texts):
+        raise TextInputError(problems[0] if len(texts) == 1 else
+                             f"None of the {len(texts)} texts can be spoken ({problems[0]})")
     if a.tiny and a.max_speech_tokens is None:
         a.max_speech_tokens = 50
         print("--tiny: random weights never say EOS, so each text is capped at 50 speech tokens (2 s); "
               "the audio is noise-like by design.", file=sys.stderr)
-    if a.quantize_bits and a.backend != 'mlx':
-        raise BackendError(f"--quantize_bits works only with --backend mlx (got {a.backend}).")
-    if a.batch_size < 1: raise ValueError("--batch_size must be at least 1.")
-    resolve_backend(a.backend, a.dtype)                               # fail fast, before loading weights
+    cfg = check_args(a)                                               # fail fast, before loading weights
     from chatterbox_flash.tts import load_audio_prompt
     load_audio_prompt(a.audio_prompt)
     tts = _load_tts(a)
-    if a.stream: return run_stream(a, tts, texts)
-    t0 = time.perf_counter()
-    gen = torch.Generator(device=tts.t3.device).manual_seed(a.seed) if a.seed is not None else None
-    wavs = tts.generate_batch(texts, a.audio_prompt, batch_size=a.batch_size, quantize_bits=a.quantize_bits,
-                              max_speech_tokens=a.max_speech_tokens, n_cfm_timesteps=a.n_cfm_timesteps,
-                              num_steps=a.num_steps, temperature=a.temperature, time_shift_tau=a.time_shift_tau,
-                              cfg_scale=a.cfg_scale, position_temperature=a.position_temperature, generator=gen)
-    wall = time.perf_counter() - t0
-    out = Path(a.out_dir); out.mkdir(parents=True, exist_ok=True)
-    secs = 0.0
-    for i, (t, w) in enumerate(zip(texts, wavs), 1):
-        if w is None: continue
-        f = out / wav_name(i, t); tmp = f.with_suffix(".tmp.wav")
-        sf.write(tmp, w[0].numpy(), tts.sr, subtype="PCM_16"); tmp.replace(f)
-        secs += w.shape[1] / tts.sr
-        print(f"wrote {f} ({w.shape[1]/tts.sr:.2f} s)")
-    n_ok = sum(w is not None for w in wavs)
-    print(f"{n_ok} wav(s), {secs:.2f} s of audio in {wall:.2f} s wall: RTF {wall/max(secs,1e-9):.3f} "
-          f"(backend {tts.backend.name}, {str(tts.backend.dtype).replace('torch.','')})")
-    for i, msg in tts.last_errors: print(f"skipped text {i+1}: {msg}", file=sys.stderr)
-    return 1 if tts.last_errors else 0
+    return (run_stream if a.stream else run_batch)(a, tts, texts, cfg)
 
+# %% ../nbs/11_cli.ipynb #354637d0
 def main(argv: list[str] | None = None) -> int:
-    "Entry point of `chatterbox-flash` and `synthesize.py`."
+    "Entry point of `chatterbox-flash` and `synthesize.py`: exit code 0, 1 (some texts skipped) or 2 (bad input)."
     a = build_parser().parse_args(argv)
     try: return run(a)
     except (ChatterboxFlashError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr); return 2
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr); return 130
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field, fields, replace
 from .errors import OptionError
 
 # %% auto #0
-__all__ = ['REPO_ID', 'knob', 'check_knob', 'DecodeConfig', 'knob_names', 'with_knobs', 'add_decode_flags', 'config_from_args']
+__all__ = ['REPO_ID', 'knob', 'check_knob', 'DecodeConfig', 'knob_names', 'with_knobs', 'add_decode_flags', 'config_from_args',
+           'check_option']
 
 # %% ../nbs/04a_config.ipynb #afa5dc68
 def knob(default, help: str, lo: float | None = None, hi: float | None = None, choices: tuple | None = None):
@@ -100,6 +101,21 @@ def add_decode_flags(parser: argparse.ArgumentParser) -> argparse.ArgumentParser
 def config_from_args(args: argparse.Namespace, cfg: DecodeConfig | None = None) -> DecodeConfig:
     "The checked `DecodeConfig` of parsed flags: `cfg` (default: the paper's) with the flags that were given."
     return DecodeConfig.of(cfg, **{k: getattr(args, k) for k in knob_names() if getattr(args, k, None) is not None})
+
+# %% ../nbs/04a_config.ipynb #943cebfb
+def check_option(name: str, value, lo: float | None = None, hi: float | None = None, whole: bool = True,
+                 optional: bool = False):
+    "Raise `OptionError` unless `value` is a number in `lo..hi` (whole if `whole`; None allowed if `optional`)."
+    if value is None and optional: return value
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if ok and whole: ok = float(value).is_integer()
+    if ok and lo is not None: ok = value >= lo
+    if ok and hi is not None: ok = value <= hi
+    if not ok:
+        kind = 'a whole number' if whole else 'a number'
+        rng = kind if lo is None else f"{kind} >= {lo}" if hi is None else f"{kind} from {lo} to {hi}"
+        raise OptionError(f"{name}={value!r} is out of range: use {rng}{' (or leave it out)' if optional else ''}.")
+    return value
 
 # %% ../nbs/04a_config.ipynb #838142a3
 REPO_ID: str = "ResembleAI/chatterbox-flash"   # the Hugging Face Hub repository of the released checkpoint

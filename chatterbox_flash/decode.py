@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 from chatterbox.models.t3.modules.cond_enc import T3Cond
+from fastcore.basics import patch
+from .config import DecodeConfig, with_knobs
 from .model import ChatterboxFlashT3, block_causal_mask
 from .schedule import unmask_counts, count_table, quantile_levels, num_to_unmask
 from .calibration import sample_candidates, pmi_scores, block_mean_prior, position_noise, select_top_n
@@ -16,25 +18,10 @@ from .cfg import guided_logprobs, cfg_pmi
 from .engine import Engine, build_engine
 
 # %% auto #0
-__all__ = ['EOS_POLICIES', 'DecodeConfig', 'speech_budget', 'BlockState', 'refine', 'DecodeStats', 'Commit', 'iter_decode',
-           'collect', 'trim', 'decode_inputs', 'iter_generate', 'generate', 'reference_generate', 'unmask_grid',
-           'plot_unmasking']
+__all__ = ['speech_budget', 'BlockState', 'refine', 'DecodeStats', 'Commit', 'BatchDecoder', 'iter_decode', 'collect', 'trim',
+           'n_rows', 'decode_inputs', 'iter_generate', 'reference_generate', 'unmask_grid', 'plot_unmasking']
 
 # %% ../nbs/08_decode.ipynb #6283ca41
-EOS_POLICIES = ('stop', 'complete')
-
-@dataclass
-class DecodeConfig:
-    "Decoding knobs; the defaults are the paper's."
-    num_steps: int = 10                      # K: at most this many refinement steps per block
-    temperature: float = 0.6                 # token sampling temperature (0 = argmax)
-    time_shift_tau: float = 0.1              # τ: early-decoding quantile ceiling (0 = plain count schedule)
-    omnivoice_schedule_t_shift: float = 0.5  # t of the time-shifted count schedule
-    cfg_scale: float = 1.0                   # w (0 = no CFG, the engine batch is not doubled)
-    position_temperature: float = 5.0        # > 0: standard Gumbel noise on the masked positions' scores (0 = none)
-    use_prior: bool = True                   # PMI against the model's block prior (else the decoder's own block mean)
-    eos_policy: str = 'stop'                 # 'stop': a committed EOS ends the row at once; 'complete': finish first
-
 def speech_budget(n_text: int, cap: int | None = None) -> int:
     """Speech tokens allowed for a text of `n_text` tokens *including* `[START]`/`[STOP]`: `max(6·n_text, 300)`,
     capped by `cap`.
@@ -49,7 +36,10 @@ def speech_budget(n_text: int, cap: int | None = None) -> int:
 @dataclass
 class BlockState:
     "Per-row state of the block being refined: tokens (MASK where undecided), still-masked positions, step, length."
-    tokens: Tensor; masked: Tensor; step: Tensor; width: Tensor
+    tokens: Tensor
+    masked: Tensor
+    step: Tensor
+    width: Tensor
 
     @classmethod
     def fresh(cls, width: Tensor, L: int, mask_token: int) -> 'BlockState':
@@ -98,7 +88,11 @@ def refine(st: BlockState, active: Tensor, logits_c: Tensor, logits_u: Tensor | 
 @dataclass
 class DecodeStats:
     "Counters of decodes: backbone forwards (prefill included), rows, output speech tokens, blocks, refinement steps."
-    forwards: int = 0; rows: int = 0; speech_tokens: int = 0; blocks: int = 0; steps: int = 0
+    forwards: int = 0
+    rows: int = 0
+    speech_tokens: int = 0
+    blocks: int = 0
+    steps: int = 0
 
     @property
     def forwards_per_token(self) -> float:
@@ -110,15 +104,19 @@ class DecodeStats:
         "Refinement steps per block of one row (at most `num_steps`; early decoding makes it fewer)."
         return self.steps / max(self.blocks, 1)
 
+# %% ../nbs/08_decode.ipynb #9c0f0a61
 @dataclass
 class Commit:
     """Yielded by `iter_decode` after every forward in which a row finished a block: `out[i, :n_out[i]]` are the final
     tokens of row `rows[i]` so far; `done[i]` says the row has ended (EOS committed or budget reached)."""
-    rows: Tensor; out: Tensor; n_out: Tensor; done: Tensor
+    rows: Tensor
+    out: Tensor
+    n_out: Tensor
+    done: Tensor
 
 # %% ../nbs/08_decode.ipynb #27e7bf3e
 def _pad_prefixes(prefixes: list[Tensor]) -> tuple[Tensor, Tensor]:
-    "Stack prefixes `(R, P_i, D)` into `(sum R, P_max, D)` (right-padded) + lengths, ordered [all cond rows, all null rows]."
+    "Stack prefixes `(R, P_i, D)` into `(sum R, P_max, D)` (right-padded) + lengths: all cond rows, then all null rows."
     R = prefixes[0].shape[0]
     rows = [p[r] for r in range(R) for p in prefixes]
     lens = torch.tensor([x.shape[0] for x in rows], device=rows[0].device)
@@ -144,80 +142,130 @@ def _finish(st: BlockState, active: Tensor, eos: int, policy: str) -> tuple[Bloc
     return st, hit, final, keep
 
 # %% ../nbs/08_decode.ipynb #8ac1892f
+class BatchDecoder:
+    "The decode loop over an engine: the live rows' state, advanced by one backbone forward per `step()`."
+    def __init__(self, model: ChatterboxFlashT3, engine: Engine, cfg: DecodeConfig, generator=None,
+                 trace: list | None = None):
+        self.model, self.engine, self.cfg, self.generator, self.trace = model, engine, cfg, generator, trace
+        self.L, self.dev, self.EOS = model.block_size, model.device, model.hp.stop_speech_token
+        self.use_cfg = cfg.cfg_scale > 0
+        self.ctab = count_table(self.L, cfg.num_steps, cfg.omnivoice_schedule_t_shift, device=self.dev)
+        self.qlev = quantile_levels(cfg.num_steps, cfg.time_shift_tau).to(self.dev)
+        self.prior_c = self.prior_u = model.block_prior(self.L) if cfg.use_prior else None
+        self.acc = torch.zeros(3, dtype=torch.long, device=self.dev)            # blocks, steps, tokens
+        self.B = 0
+
+    def both(self, t: Tensor) -> Tensor:
+        "Per-row tensor → per-engine-row (cond rows, then null rows under CFG)."
+        return torch.cat([t, t]) if self.use_cfg else t
+
+    @property
+    def live(self) -> int:
+        "Number of rows still decoding."
+        return len(self.rows)
+
+# %% ../nbs/08_decode.ipynb #58bc5d71
+@patch
+@torch.no_grad()
+def start(self: BatchDecoder, prefixes: list[Tensor], budgets: Tensor, n_rows: int | None = None):
+    "Prefill the rows' prefixes (`model.prefix_embeds`); one prefix with `n_rows > 1` is a same-text batch."
+    L, dev = self.L, self.dev
+    B = self.B = n_rows or len(prefixes)
+    budgets_host = [int(b) for b in budgets.expand(B).tolist()]
+    x, lens = _pad_prefixes(prefixes)
+    self.T = T = max(budgets_host)
+    h = self.engine.prefill(x, lens, capacity=x.shape[1] + math.ceil(T / L) * L)
+    self.shift = h[torch.arange(len(lens), device=dev), lens - 1]                 # (N, D) hidden of SOS
+    if len(prefixes) == 1 and B > 1:                                              # same text: copy the prefix KV
+        idx = self.both(torch.zeros(B, dtype=torch.long, device=dev))
+        if self.use_cfg: idx[B:] = 1
+        self.engine.select(idx)
+        self.shift = self.shift[idx]
+    self.budgets = torch.tensor(budgets_host, device=dev)
+    self.rows = torch.arange(B, device=dev)                                       # original row id of each live row
+    self.W = min(L, T)                                                            # columns: the widest live block
+    self.st = BlockState.fresh(self.budgets.clamp(max=L), L, self.model.mask_token).narrow(self.W)
+    self.ragged = min(budgets_host) < self.W
+    self.committing, self.any_commit = torch.zeros(B, dtype=torch.bool, device=dev), False
+    self.out = torch.full((B, T + 1), self.EOS, dtype=torch.long, device=dev)    # column T: scratch for dropped ones
+    self.n_out = torch.zeros(B, dtype=torch.long, device=dev)
+    self.first = True
+
+# %% ../nbs/08_decode.ipynb #d7b74bda
+@patch
+@torch.no_grad()
+def step(self: BatchDecoder) -> Commit | None:
+    "One backbone forward for all live rows; returns a `Commit` when some row finished a block."
+    m, cfg, st = self.model, self.cfg, self.st
+    hid = self.engine.block(self.both(m.embed_speech(st.tokens)),
+                            self.both(self.committing) if self.any_commit else None,
+                            self.both(st.width) if self.ragged else None)
+    logits = m.speech_head(torch.cat([self.shift[:, None], hid[:, :-1]], 1)).float()
+    lg_c, lg_u = logits.chunk(2) if self.use_cfg else (logits, None)
+    if self.any_commit: self.shift = torch.where(self.both(self.committing)[:, None], hid[:, -1], self.shift)
+    if not cfg.use_prior and (self.use_cfg or self.first):                        # the fallback prior
+        self.prior_c = block_mean_prior(lg_c.softmax(-1), st.width)
+        self.prior_u = block_mean_prior(lg_u.softmax(-1), st.width) if self.use_cfg else None
+    active = ~self.committing
+    new, sel, scores = refine(st, active, lg_c, lg_u, self.prior_c, self.prior_u, cfg, self.ctab[st.width], self.qlev,
+                              self.generator)
+    new, stop, final, keep = _finish(new, active, self.EOS, cfg.eos_policy)
+    slot = torch.where(keep, self.n_out[:, None] + keep.cumsum(-1) - 1, self.T)     # compact the kept tokens
+    self.out.scatter_(1, slot, torch.where(keep, new.tokens, self.EOS))
+    self.n_out = self.n_out + keep.sum(-1)
+    done = stop | (final & (self.n_out >= self.budgets))
+    self.acc += torch.stack([final.sum(), active.sum(), keep.sum()])
+    if self.any_commit:                                                           # committed rows start a new block
+        nxt = BlockState.fresh((self.budgets - self.n_out).clamp(max=self.L), self.L, m.mask_token).narrow(self.W)
+        new = new.where(self.committing, nxt)
+    if self.trace is not None:
+        self.trace.append(dict(rows=self.rows.cpu(), step=st.step.cpu(), sel=sel.cpu(), width=st.width.cpu(),
+                               scores=scores.cpu(), tokens=new.tokens.cpu(), commit=self.committing.cpu(),
+                               stop=stop.cpu(), final=final.cpu()))
+    self.st, self.committing, self.first = new, final & ~done, False
+    return self._sync(done, final)
+
+# %% ../nbs/08_decode.ipynb #d9752832
+@patch
+def _sync(self: BatchDecoder, done: Tensor, final: Tensor) -> Commit | None:
+    "Read the step's flags (one host sync), retire the done rows, narrow the block columns."
+    L = self.L
+    any_done, self.any_commit, any_final, W, W_min = torch.stack(
+        [done.any(), self.committing.any(), final.any(), torch.where(done, 0, self.st.width).max(),
+         torch.where(done, L, self.st.width).min()]).tolist()
+    commit = Commit(self.rows, self.out, self.n_out, done) if any_final else None
+    if any_done:
+        keep = (~done).nonzero()[:, 0]
+        self.rows, self.budgets, self.out, self.n_out = self.rows[keep], self.budgets[keep], self.out[keep], \
+            self.n_out[keep]
+        self.st, self.committing = self.st.select(keep), self.committing[keep]
+        if not self.cfg.use_prior and not self.use_cfg: self.prior_c = self.prior_c[keep]
+        keep2 = torch.cat([keep, keep + len(done)]) if self.use_cfg else keep
+        if len(keep): self.engine.select(keep2)
+        self.shift = self.shift[keep2]
+    if 0 < W < self.W: self.st, self.W = self.st.narrow(W), W
+    self.ragged = W_min < self.W
+    return commit
+
+# %% ../nbs/08_decode.ipynb #4559d0bf
 @torch.no_grad()
 def iter_decode(model: ChatterboxFlashT3, prefixes: list[Tensor], budgets: Tensor, cfg: DecodeConfig,
                 engine: Engine, n_rows: int | None = None, generator=None, trace: list | None = None,
                 stats: DecodeStats | None = None):
-    """Decode speech tokens for the rows whose prefixes are given (`model.prefix_embeds`), yielding a `Commit` after each
-    forward in which a row finished a block. One prefix with `n_rows > 1` is a same-text batch (prefilled once)."""
-    hp, L, dev = model.hp, model.block_size, model.device
-    EOS, use_cfg = hp.stop_speech_token, cfg.cfg_scale > 0
-    B = n_rows or len(prefixes)
-    stats = stats if stats is not None else DecodeStats()
-    budgets_host = [int(b) for b in budgets.expand(B).tolist()]
-    x, lens = _pad_prefixes(prefixes)
-    T = max(budgets_host)
-    h = engine.prefill(x, lens, capacity=x.shape[1] + math.ceil(T / L) * L)
-    shift = h[torch.arange(len(lens), device=dev), lens - 1]                        # (N, D) hidden of SOS
-    if len(prefixes) == 1 and B > 1:                                                 # same text: copy the prefix KV
-        idx = torch.zeros(B, dtype=torch.long, device=dev)
-        idx = torch.cat([idx, idx + 1]) if use_cfg else idx
-        engine.select(idx); shift = shift[idx]
-    prior_c = prior_u = model.block_prior(L) if cfg.use_prior else None
-    ctab = count_table(L, cfg.num_steps, cfg.omnivoice_schedule_t_shift, device=dev)
-    qlev = quantile_levels(cfg.num_steps, cfg.time_shift_tau).to(dev)
-    budgets = torch.tensor(budgets_host, device=dev)
-    rows = torch.arange(B, device=dev)                                               # original row id of each live row
-    W = min(L, T)                                                                    # columns: the widest live block
-    st = BlockState.fresh(budgets.clamp(max=L), L, model.mask_token).narrow(W)
-    ragged = min(budgets_host) < W
-    committing = torch.zeros(B, dtype=torch.bool, device=dev); any_commit = False
-    out = torch.full((B, T + 1), EOS, dtype=torch.long, device=dev)                 # column T: scratch for dropped ones
-    n_out = torch.zeros(B, dtype=torch.long, device=dev)
-    acc = torch.zeros(3, dtype=torch.long, device=dev)                               # blocks, steps, tokens (device)
-    both = (lambda t: torch.cat([t, t])) if use_cfg else (lambda t: t)              # cond rows, then null rows
-    first = True
-    while True:
-        hid = engine.block(both(model.embed_speech(st.tokens)), both(committing) if any_commit else None,
-                           both(st.width) if ragged else None)
-        logits = model.speech_head(torch.cat([shift[:, None], hid[:, :-1]], 1)).float()
-        lg_c, lg_u = logits.chunk(2) if use_cfg else (logits, None)
-        if any_commit: shift = torch.where(both(committing)[:, None], hid[:, -1], shift)
-        if not cfg.use_prior and (use_cfg or first):                                 # the fallback prior
-            prior_c, prior_u = _priors(lg_c.softmax(-1), lg_u.softmax(-1) if use_cfg else None, st.width)
-        active = ~committing
-        new, sel, scores = refine(st, active, lg_c, lg_u, prior_c, prior_u, cfg, ctab[st.width], qlev, generator)
-        new, stop, final, keep = _finish(new, active, EOS, cfg.eos_policy)
-        slot = torch.where(keep, n_out[:, None] + keep.cumsum(-1) - 1, T)           # compact the kept tokens
-        out.scatter_(1, slot, torch.where(keep, new.tokens, EOS))
-        n_out = n_out + keep.sum(-1)
-        done = stop | (final & (n_out >= budgets))
-        acc += torch.stack([final.sum(), active.sum(), keep.sum()])
-        if any_commit:                                                               # committed rows start a new block
-            nxt = BlockState.fresh((budgets - n_out).clamp(max=L), L, model.mask_token).narrow(W)
-            new = new.where(committing, nxt)
-        if trace is not None: trace.append(dict(rows=rows.cpu(), step=st.step.cpu(), sel=sel.cpu(), width=st.width.cpu(),
-                                                scores=scores.cpu(), tokens=new.tokens.cpu(), commit=committing.cpu(),
-                                                stop=stop.cpu(), final=final.cpu()))
-        st, committing, first = new, final & ~done, False
-        live_w = torch.where(done, 0, st.width)
-        flags = torch.stack([done.any(), committing.any(), final.any(), live_w.max(),
-                             torch.where(done, L, st.width).min()]).tolist()        # the one host sync per iteration
-        any_done, any_commit, any_final, W_new, W_min = flags
-        if any_final: yield Commit(rows, out, n_out, done)
-        if any_done:
-            keep_rows = (~done).nonzero()[:, 0]
-            if len(keep_rows) == 0: break
-            rows, budgets, out, n_out = rows[keep_rows], budgets[keep_rows], out[keep_rows], n_out[keep_rows]
-            st, committing = st.select(keep_rows), committing[keep_rows]
-            if not cfg.use_prior and not use_cfg: prior_c = prior_c[keep_rows]
-            keep2 = torch.cat([keep_rows, keep_rows + len(done)]) if use_cfg else keep_rows
-            engine.select(keep2); shift = shift[keep2]
-        if W_new < W: st, W = st.narrow(W_new), W_new
-        ragged = W_min < W
-    blocks, steps, tokens = acc.tolist()
-    stats.forwards += engine.forwards; stats.rows += B
-    stats.speech_tokens += tokens; stats.blocks += blocks; stats.steps += steps
+    """Decode speech tokens for the rows whose prefixes are given (`model.prefix_embeds`), yielding a `Commit` after
+    each forward in which a row finished a block. One prefix with `n_rows > 1` is a same-text batch (prefilled once)."""
+    dec = BatchDecoder(model, engine, cfg, generator, trace)
+    dec.start(prefixes, budgets, n_rows)
+    while dec.live:
+        c = dec.step()
+        if c is not None: yield c
+    if stats is not None:
+        blocks, steps, tokens = dec.acc.tolist()
+        stats.forwards += engine.forwards
+        stats.rows += dec.B
+        stats.speech_tokens += tokens
+        stats.blocks += blocks
+        stats.steps += steps
 
 # %% ../nbs/08_decode.ipynb #63c6c722
 def collect(commits, B: int, eos: int) -> Tensor:
@@ -232,6 +280,7 @@ def collect(commits, B: int, eos: int) -> Tensor:
         out[r, : len(v)] = v.cpu()
     return out
 
+# %% ../nbs/08_decode.ipynb #84f543b9
 def trim(tokens: Tensor, eos: int = 6562, n_codec: int = 6561) -> Tensor:
     "Speech tokens of one row before its first EOS, dropping ids ≥ `n_codec` (SOS/EOS/unused) as the vocoder needs."
     t = tokens.reshape(-1)
@@ -240,6 +289,11 @@ def trim(tokens: Tensor, eos: int = 6562, n_codec: int = 6561) -> Tensor:
     return t[t < n_codec]
 
 # %% ../nbs/08_decode.ipynb #92ab1dbe
+def n_rows(text_tokens: Tensor | list[Tensor], batch_size: int = 1) -> int:
+    "Rows a decode has: `batch_size` for one text, else one per text."
+    return len(text_tokens) if isinstance(text_tokens, (list, tuple)) and len(text_tokens) != 1 else batch_size
+
+# %% ../nbs/08_decode.ipynb #c401c0fe
 def decode_inputs(t3: ChatterboxFlashT3, t3_cond: T3Cond | list[T3Cond], text_tokens: Tensor | list[Tensor],
                   total_speech_len: int | None = None, cfg_scale: float = 1.0,
                   batch_size: int = 1) -> tuple[list[Tensor], Tensor, int]:
@@ -250,67 +304,36 @@ def decode_inputs(t3: ChatterboxFlashT3, t3_cond: T3Cond | list[T3Cond], text_to
     ```"""
     texts = list(text_tokens) if isinstance(text_tokens, (list, tuple)) else [text_tokens]
     conds = list(t3_cond) if isinstance(t3_cond, (list, tuple)) else [t3_cond] * len(texts)
-    if len(conds) != len(texts): raise ValueError(f"{len(conds)} voices for {len(texts)} texts: pass one or one per text.")
+    if len(conds) != len(texts):
+        raise ValueError(f"{len(conds)} voices for {len(texts)} texts: pass one voice, or one per text.")
     prefixes = [t3.prefix_embeds(c, t, cfg=cfg_scale > 0) for c, t in zip(conds, texts)]
-    B = batch_size if len(texts) == 1 else len(texts)
     budgets = torch.tensor([speech_budget(t.numel(), total_speech_len) for t in texts])
-    return prefixes, budgets, B
+    return prefixes, budgets, n_rows(text_tokens, batch_size)
 
-@torch.no_grad()
+# %% ../nbs/08_decode.ipynb #0a7fa1bf
+@with_knobs
 def iter_generate(t3: ChatterboxFlashT3, *, t3_cond: T3Cond | list[T3Cond], text_tokens: Tensor | list[Tensor],
-                  total_speech_len: int | None = None, num_steps: int = 10, temperature: float = 0.6,
-                  time_shift_tau: float = 0.1, omnivoice_schedule_t_shift: float = 0.5, cfg_scale: float = 1.0,
-                  position_temperature: float = 5.0, backend: str = 'cpu', batch_size: int = 1, use_prior: bool = True,
-                  eos_policy: str = 'stop', generator: torch.Generator | None = None, engine: Engine | None = None,
-                  trace: list | None = None, stats: DecodeStats | None = None):
+                  total_speech_len: int | None = None, cfg: DecodeConfig | None = None, backend: str = 'cpu',
+                  batch_size: int = 1, generator: torch.Generator | None = None, engine: Engine | None = None,
+                  trace: list | None = None, stats: DecodeStats | None = None, **knobs):
     """`ChatterboxFlashT3.generate`'s decode as the generator of `Commit`s it consumes (same keywords, same loop).
 
     ```python
     for c in iter_generate(t3, t3_cond=cond, text_tokens=text, total_speech_len=48):
         print(c.n_out)                                   # tokens final so far, per live row
     ```"""
-    if eos_policy not in EOS_POLICIES: raise ValueError(f"eos_policy={eos_policy!r}: use one of {', '.join(EOS_POLICIES)}.")
-    cfg = DecodeConfig(num_steps, temperature, time_shift_tau, omnivoice_schedule_t_shift, cfg_scale,
-                       position_temperature, use_prior, eos_policy)
-    prefixes, budgets, B = decode_inputs(t3, t3_cond, text_tokens, total_speech_len, cfg_scale, batch_size)
+    cfg = DecodeConfig.of(cfg, **knobs)
+    prefixes, budgets, B = decode_inputs(t3, t3_cond, text_tokens, total_speech_len, cfg.cfg_scale, batch_size)
     engine = engine or build_engine(t3, backend)
     engine.forwards = 0
     return iter_decode(t3, prefixes, budgets, cfg, engine, n_rows=B, generator=generator, trace=trace, stats=stats)
 
-@torch.no_grad()
-def generate(self: ChatterboxFlashT3, *, t3_cond: T3Cond | list[T3Cond], text_tokens: Tensor | list[Tensor],
-             total_speech_len: int | None = None, num_steps: int = 10, temperature: float = 0.6,
-             time_shift_tau: float = 0.1, omnivoice_schedule_t_shift: float = 0.5, cfg_scale: float = 1.0,
-             position_temperature: float = 5.0, backend: str = 'cpu', batch_size: int = 1, use_prior: bool = True,
-             eos_policy: str = 'stop', generator: torch.Generator | None = None, engine: Engine | None = None,
-             trace: list | None = None, stats: DecodeStats | None = None) -> Tensor:
-    """Block-diffusion decode of speech tokens; returns `(B, T)` ids, each row padded with EOS after its end.
-
-    `text_tokens`: 1-D ids with `[START]`/`[STOP]` (use `add_text_markers`), or a list of them (one per row).
-    `t3_cond`: one `T3Cond` (shared voice) or a list (one per row). `total_speech_len` caps the per-row budget
-    `max(6·n_text, 300)`.
-
-    ```python
-    tokens = t3.generate(t3_cond=cond, text_tokens=t3.add_text_markers(ids), total_speech_len=64,
-                         temperature=0, position_temperature=0)
-    ```"""
-    n_texts = len(text_tokens) if isinstance(text_tokens, (list, tuple)) else 1
-    B = batch_size if n_texts == 1 else n_texts                                      # as `decode_inputs` counts rows
-    return collect(iter_generate(self, t3_cond=t3_cond, text_tokens=text_tokens, total_speech_len=total_speech_len,
-                                 num_steps=num_steps, temperature=temperature, time_shift_tau=time_shift_tau,
-                                 omnivoice_schedule_t_shift=omnivoice_schedule_t_shift, cfg_scale=cfg_scale,
-                                 position_temperature=position_temperature, backend=backend, batch_size=batch_size,
-                                 use_prior=use_prior, eos_policy=eos_policy, generator=generator, engine=engine,
-                                 trace=trace, stats=stats),
-                   B, self.hp.stop_speech_token)
-
-ChatterboxFlashT3.generate = generate
-
 # %% ../nbs/08_decode.ipynb #d67514f1
 @torch.no_grad()
-def reference_generate(model: ChatterboxFlashT3, t3_cond: T3Cond, text_tokens: Tensor, total_speech_len: int | None = None,
-                       cfg: DecodeConfig = DecodeConfig(), generator=None) -> Tensor:
+def reference_generate(model: ChatterboxFlashT3, t3_cond: T3Cond, text_tokens: Tensor,
+                       total_speech_len: int | None = None, cfg: DecodeConfig | None = None, generator=None) -> Tensor:
     "Full-recompute block-diffusion decode of one utterance. Returns its tokens (1-D, the tokens before the first EOS)."
+    cfg = cfg or DecodeConfig()
     hp, L, K, EOS = model.hp, model.block_size, cfg.num_steps, model.hp.stop_speech_token
     pre = model.prefix_embeds(t3_cond, text_tokens, cfg=cfg.cfg_scale > 0)          # (R, P, D): cond (+ null) row
     P, budget = pre.shape[1], speech_budget(text_tokens.numel(), total_speech_len)
@@ -324,7 +347,8 @@ def reference_generate(model: ChatterboxFlashT3, t3_cond: T3Cond, text_tokens: T
         for k in range(K):
             x = torch.cat([pre, *blocks, model.embed_speech(st.tokens).expand(len(pre), -1, -1)], 1)
             mask = block_causal_mask(P, len(blocks) + 1, L, last=N)[None, None].expand(len(pre), 1, -1, -1)
-            logits = model.speech_head(model.tfmr(inputs_embeds=x, attention_mask=mask).last_hidden_state[:, -N - 1: -1])
+            h = model.tfmr(inputs_embeds=x, attention_mask=mask).last_hidden_state
+            logits = model.speech_head(h[:, -N - 1: -1])                            # position i reads hidden i-1
             lg_c, lg_u = logits.float()[:1], (logits.float()[1:] if len(pre) == 2 else None)
             if not cfg.use_prior and (lg_u is not None or (k == 0 and not blocks)):    # the fallback prior
                 prior_c = block_mean_prior(lg_c.softmax(-1))
@@ -335,34 +359,34 @@ def reference_generate(model: ChatterboxFlashT3, t3_cond: T3Cond, text_tokens: T
             if e < N:                                                                # EOS committed
                 if cfg.eos_policy == 'complete': st.masked[0, e:] = False
                 if cfg.eos_policy == 'stop' or not st.masked.any():
-                    return torch.tensor(out + [t for j, t in enumerate(st.tokens[0, :e].tolist()) if not st.masked[0, j]],
-                                        dtype=torch.long)
+                    kept = [t for j, t in enumerate(st.tokens[0, :e].tolist()) if not st.masked[0, j]]
+                    return torch.tensor(out + kept, dtype=torch.long)
             if not st.masked.any(): break
         blocks.append(model.embed_speech(st.tokens).expand(len(pre), -1, -1))
         out += st.tokens[0].tolist()
     return torch.tensor(out, dtype=torch.long)
 
 # %% ../nbs/08_decode.ipynb #4aff6f08
+def _block_steps(trace: list, row: int, block: int):
+    "The trace events of the refinement steps of `block` of `row`: `(event, index of the row in it, block width)`."
+    b = 0
+    for ev in trace:
+        i = (ev['rows'] == row).nonzero()
+        if len(i) == 0: continue
+        i = int(i[0])
+        if ev['commit'][i]: b += 1
+        elif b == block: yield ev, i, int(ev['width'][i])
+
 def unmask_grid(trace: list, row: int = 0, block: int = 0) -> Tensor:
     "From a decode trace: `(steps, N)` int grid, 1 where position `j` of `block` of `row` was committed at that step."
-    steps, b = [], 0
-    for ev in trace:
-        i = (ev['rows'] == row).nonzero()
-        if len(i) == 0: continue
-        i = int(i[0])
-        if ev['commit'][i]: b += 1; continue
-        if b == block: steps.append(ev['sel'][i, : int(ev['width'][i])].int())
+    steps = [ev['sel'][i, :w].int() for ev, i, w in _block_steps(trace, row, block)]
     return torch.stack(steps) if steps else torch.zeros(0, 0, dtype=torch.int)
 
+# %% ../nbs/08_decode.ipynb #1ebafa55
 def _block_tokens(trace: list, row: int, block: int) -> Tensor | None:
     "The block's tokens after its last step."
-    b, toks = 0, None
-    for ev in trace:
-        i = (ev['rows'] == row).nonzero()
-        if len(i) == 0: continue
-        i = int(i[0])
-        if ev['commit'][i]: b += 1; continue
-        if b == block: toks = ev['tokens'][i, : int(ev['width'][i])]
+    toks = None
+    for ev, i, w in _block_steps(trace, row, block): toks = ev['tokens'][i, :w]
     return toks
 
 def plot_unmasking(trace: list, row: int = 0, block: int = 0, ax=None, eos: int = 6562, mask_token: int = 8194):
@@ -378,6 +402,7 @@ def plot_unmasking(trace: list, row: int = 0, block: int = 0, ax=None, eos: int 
                       color='C3' if toks[j] == eos else 'k')
         else: ax.text(j, len(g) - 1, '×', ha='center', va='center', fontsize=9, color='C3')
     ax.set_xticks(range(g.shape[1]))
-    ax.set_xlabel('block position'); ax.set_ylabel('step')
+    ax.set_xlabel('block position')
+    ax.set_ylabel('step')
     ax.set_title(f'row {row}, block {block} ({g.shape[1]} tokens): step each token was committed', fontsize=9)
     return ax

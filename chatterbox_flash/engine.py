@@ -9,46 +9,136 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 import torch
 from torch import Tensor
+from fastcore.basics import patch
 from .errors import BackendError
 
 # %% auto #0
-__all__ = ['FLASHINFER_AVAILABLE', 'MLX_AVAILABLE', 'BACKENDS', 'DTYPES', 'Engine', 'Backend', 'parse_dtype', 'resolve_backend',
-           'build_engine']
+__all__ = ['FLASHINFER_AVAILABLE', 'MLX_AVAILABLE', 'BACKENDS', 'DTYPES', 'Engine', 'head_dim', 'EngineBase', 'Backend',
+           'parse_dtype', 'resolve_backend', 'build_engine']
 
-# %% ../nbs/06_engine.ipynb #00614bca
+# %% ../nbs/06_engine.ipynb #543cc99c
 @runtime_checkable
 class Engine(Protocol):
     "What the decode loop needs from a backbone runner (see the table above)."
     lengths: Tensor        # (N,) committed tokens per row
+    forwards: int          # backbone forwards run so far (prefill included)
     def prefill(self, x: Tensor, lengths: Tensor, capacity: int) -> Tensor: ...
     def block(self, x: Tensor, commit: Tensor | None = None, valid: Tensor | None = None) -> Tensor: ...
     def select(self, index: Tensor) -> None: ...
 
 # %% ../nbs/06_engine.ipynb #7c64603f
+def head_dim(config) -> int:
+    "Per-head width of a LLaMA config: `config.head_dim`, else `hidden_size // num_attention_heads`."
+    return getattr(config, 'head_dim', None) or config.hidden_size // config.num_attention_heads
+
+# %% ../nbs/06_engine.ipynb #ccba50a2
+class EngineBase:
+    "The bookkeeping every engine shares: committed lengths, the host-side bound, the forward counter, the KV cache."
+    def __init__(self, config):
+        self.n_layers, self.H = config.num_hidden_layers, config.num_attention_heads
+        self.Hkv = config.num_key_value_heads
+        self.Dh = head_dim(config)
+        self.k = self.v = self.lengths = None
+        self.hi = 0                 # host-side upper bound of max(lengths)
+        self.forwards = 0
+
+    @torch.no_grad()
+    def prefill(self, x: Tensor, lengths: Tensor, capacity: int) -> Tensor:
+        "Run ragged prefixes `x (N, P, D)` causally (row `i` valid up to `lengths[i]`); hidden states `(N, P, D)`."
+        N, P, _ = x.shape
+        self._alloc(N, max(capacity, P), x)
+        self.lengths = lengths.to(x.device).long().clone()
+        self.hi = P
+        self.forwards += 1
+        return self._prefill(x)
+
+    @torch.no_grad()
+    def block(self, x: Tensor, commit: Tensor | None = None, valid: Tensor | None = None) -> Tensor:
+        "One block per row (see the protocol table); rows with `commit[i]` keep it. Hidden states `(N, L, D)`."
+        self.forwards += 1
+        h = self._block(x, valid)
+        if commit is not None: self._commit(commit, x.shape[1])
+        return h
+
+    def _commit(self, commit: Tensor, L: int):
+        self.lengths.add_(commit.to(self.lengths.device).long() * L)
+        self.hi += L
+
+    def select(self, index: Tensor) -> None:
+        "Keep / reorder / repeat rows: their lengths and caches."
+        index = index.to(self.lengths.device)
+        self.lengths = self.lengths[index]
+        self._select_cache(index)
+
+    @property
+    def capacity(self) -> int: return self.k.shape[2]
+
+# %% ../nbs/06_engine.ipynb #6232d77e
+@patch
+def _alloc(self: EngineBase, N: int, capacity: int, like: Tensor):
+    shape = (self.n_layers, N, capacity, self.Hkv, self.Dh)
+    self.k, self.v = like.new_zeros(shape), like.new_zeros(shape)
+
+@patch
+def _select_cache(self: EngineBase, index: Tensor):
+    self.k, self.v = self.k[:, index], self.v[:, index]
+
+# %% ../nbs/06_engine.ipynb #dea02092
+@patch
+def slots(self: EngineBase, pos: Tensor) -> Tensor:
+    "Flat cache slots `row · capacity + pos` of positions `pos (N, L)`."
+    return torch.arange(len(pos), device=pos.device)[:, None] * self.capacity + pos
+
+# %% ../nbs/06_engine.ipynb #25492897
+@patch
+def write_kv(self: EngineBase, layer: int, k: Tensor, v: Tensor, slots: Tensor):
+    "Store one layer's keys and values `(..., H_kv, head_dim)` at flat `slots` (same leading shape)."
+    self.k[layer].view(-1, self.Hkv, self.Dh)[slots.reshape(-1)] = k.reshape(-1, self.Hkv, self.Dh)
+    self.v[layer].view(-1, self.Hkv, self.Dh)[slots.reshape(-1)] = v.reshape(-1, self.Hkv, self.Dh)
+
+# %% ../nbs/06_engine.ipynb #a1ee3483
 FLASHINFER_AVAILABLE: bool = importlib.util.find_spec("flashinfer") is not None
 MLX_AVAILABLE: bool = importlib.util.find_spec("mlx") is not None and importlib.util.find_spec("mlx_lm") is not None
 
 @dataclass(frozen=True)
 class Backend:
     "A row of the backend table: which engine, on which device, default dtype, whether the block step is a CUDA graph."
-    name: str; engine: str; device: str; dtype: torch.dtype; cuda_graph: bool = False
+    name: str
+    engine: str
+    device: str
+    dtype: torch.dtype
+    cuda_graph: bool = False
 
 BACKENDS = {
     'gpu':        Backend('gpu', 'torch', 'cuda', torch.bfloat16, cuda_graph=True),
-    'flashinfer': Backend('flashinfer', 'flashinfer', 'cuda', torch.bfloat16, cuda_graph=True),
+    'flashinfer': Backend('flashinfer', 'flashinfer', 'cuda', torch.bfloat16),
     'cpu':        Backend('cpu', 'torch', 'cpu', torch.float16),
     'mlx':        Backend('mlx', 'mlx', 'cpu', torch.float16),
 }
+
+# %% ../nbs/06_engine.ipynb #e77bc651
 DTYPES = {'float32': torch.float32, 'fp32': torch.float32, 'float16': torch.float16, 'fp16': torch.float16,
           'bfloat16': torch.bfloat16, 'bf16': torch.bfloat16}
 
-# %% ../nbs/06_engine.ipynb #b3df3031
 def parse_dtype(dtype) -> torch.dtype | None:
     "`'float16'`/`'fp16'`/`torch.float16` → `torch.float16`; None stays None."
     if dtype is None or isinstance(dtype, torch.dtype): return dtype
     if str(dtype).lower() not in DTYPES:
         raise BackendError(f"Unknown dtype {dtype!r}: use one of float32, float16, bfloat16.")
     return DTYPES[str(dtype).lower()]
+
+# %% ../nbs/06_engine.ipynb #b3df3031
+def _cpu_bf16_ok() -> bool:
+    try: return bool(torch.ones(2, 2, dtype=torch.bfloat16) @ torch.ones(2, 2, dtype=torch.bfloat16) is not None)
+    except Exception: return False
+
+def _engine_override(b: Backend) -> Backend:
+    "Apply `CHATTERBOX_FLASH_ENGINE` to a backend row."
+    env = os.environ.get('CHATTERBOX_FLASH_ENGINE')
+    if not env: return b
+    if env not in ('torch', 'flashinfer', 'mlx'):
+        raise BackendError(f"CHATTERBOX_FLASH_ENGINE={env!r} is not an engine: use torch, flashinfer or mlx.")
+    return Backend(b.name, env, 'cuda' if env == 'flashinfer' else b.device, b.dtype, b.cuda_graph and env == 'torch')
 
 def resolve_backend(backend: str = 'auto', dtype=None) -> Backend:
     "Pick the backend row for `backend` (`auto|gpu|flashinfer|cpu|mlx`) and `dtype`, checking hardware and packages."
@@ -57,17 +147,12 @@ def resolve_backend(backend: str = 'auto', dtype=None) -> Backend:
         name = ('flashinfer' if FLASHINFER_AVAILABLE else 'gpu') if torch.cuda.is_available() else 'cpu'
     if name not in BACKENDS:
         raise BackendError(f"Unknown backend {backend!r}: use one of auto, {', '.join(BACKENDS)}.")
-    b = BACKENDS[name]
-    env = os.environ.get('CHATTERBOX_FLASH_ENGINE')
-    if env:
-        if env not in ('torch', 'flashinfer', 'mlx'):
-            raise BackendError(f"CHATTERBOX_FLASH_ENGINE={env!r} is not an engine: use torch, flashinfer or mlx.")
-        b = Backend(b.name, env, 'cuda' if env == 'flashinfer' else b.device, b.dtype, b.cuda_graph and env != 'mlx')
+    b = _engine_override(BACKENDS[name])
     if b.device == 'cuda' and not torch.cuda.is_available():
         raise BackendError(f"Backend {name!r} needs a CUDA GPU and none is visible: use --backend cpu (or mlx).")
     if b.engine == 'flashinfer' and not FLASHINFER_AVAILABLE:
-        raise BackendError("Backend 'flashinfer' needs the flashinfer package: pip install 'chatterbox-flash[flashinfer]', "
-                           "or use --backend gpu.")
+        raise BackendError("Backend 'flashinfer' needs the flashinfer package: "
+                           "pip install 'chatterbox-flash[flashinfer]', or use --backend gpu.")
     if b.engine == 'mlx' and not MLX_AVAILABLE:
         raise BackendError("Backend 'mlx' needs mlx and mlx-lm: pip install 'chatterbox-flash[mlx]' "
                            "(on Linux this installs mlx[cpu]).")
@@ -77,10 +162,6 @@ def resolve_backend(backend: str = 'auto', dtype=None) -> Backend:
     if b.engine == 'mlx' and dt == torch.bfloat16:
         raise BackendError("The mlx backend runs float16 or float32: use --dtype float16 or float32.")
     return Backend(b.name, b.engine, b.device, dt, b.cuda_graph and b.device == 'cuda')
-
-def _cpu_bf16_ok() -> bool:
-    try: return bool(torch.ones(2, 2, dtype=torch.bfloat16) @ torch.ones(2, 2, dtype=torch.bfloat16) is not None)
-    except Exception: return False
 
 # %% ../nbs/06_engine.ipynb #a6ecab04
 def build_engine(model, backend: str | Backend = 'cpu', **kw) -> Engine:

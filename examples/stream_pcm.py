@@ -33,18 +33,17 @@ def main(argv=None) -> int:
     p.add_argument("--dtype", default=None)
     p.add_argument("--max_speech_tokens", type=int, default=None)
     p.add_argument("--chunk_blocks", type=int, default=1, help="blocks of 16 speech tokens per audio chunk")
-    p.add_argument("--temperature", type=float, default=0.6)
-    p.add_argument("--position_temperature", type=float, default=5.0)
     p.add_argument("--seed", type=int, default=None)
-    a = p.parse_args(argv)
+    from chatterbox_flash.config import add_decode_flags, config_from_args
+    a = add_decode_flags(p).parse_args(argv)
+    cfg = config_from_args(a)                                # decoding knobs, checked before anything loads
     pcm, sys.stdout = sys.stdout.buffer, sys.stderr          # stdout carries audio only: any print goes to stderr
 
     import torch
-    from chatterbox_flash.tts import ChatterboxFlashTTS
-    import chatterbox_flash.stream  # noqa: F401  (adds ChatterboxFlashTTS.generate_stream)
+    from chatterbox_flash import ChatterboxFlashTTS
     backend = a.backend or ("gpu" if torch.cuda.is_available() else "cpu")
     if a.tiny:
-        from chatterbox_flash.tiny import tiny_checkpoint
+        from chatterbox_flash import tiny_checkpoint
         tts = ChatterboxFlashTTS.from_local(tiny_checkpoint(), backend=backend, dtype=a.dtype, watermark=False)
     elif a.checkpoint: tts = ChatterboxFlashTTS.from_local(a.checkpoint, backend=backend, dtype=a.dtype, watermark=False)
     else: tts = ChatterboxFlashTTS.from_pretrained(backend=backend, dtype=a.dtype, watermark=False)
@@ -53,12 +52,13 @@ def main(argv=None) -> int:
 
     n, t0, first = 0, time.perf_counter(), None
     for chunk in tts.generate_stream(a.text, chunk_blocks=a.chunk_blocks, max_speech_tokens=a.max_speech_tokens,
-                                     temperature=a.temperature, position_temperature=a.position_temperature,
-                                     generator=gen, vocoder_seed=a.seed):
+                                     cfg=cfg, generator=gen, vocoder_seed=a.seed):
         if first is None:
             first = time.perf_counter() - t0
             print(f"first audio after {first:.2f} s", file=sys.stderr)
-        pcm.write(to_pcm16(chunk)); pcm.flush(); n += len(chunk)
+        pcm.write(to_pcm16(chunk))
+        pcm.flush()
+        n += len(chunk)
     print(f"wrote {n} samples ({n / tts.sr:.2f} s at {tts.sr} Hz, s16le mono) in {time.perf_counter() - t0:.2f} s",
           file=sys.stderr)
     return 0

@@ -60,13 +60,19 @@ def _bad_text_file(tmp_path):
     (["--text", "Hi.", "--backend", "cpu", "--dtype", "int8"], "Unknown dtype 'int8'"),
     (["--text", "Hi.", "--backend", "mlx", "--dtype", "bfloat16"], "float16 or float32"),
     (["--text", "Hi.", "--backend", "cpu", "--quantize_bits", "4"], "only with --backend mlx"),
+    (["--text", "Hi.", "--temperature", "-1"], "temperature=-1.0 is out of range: use a number >= 0.0"),
+    (["--text", "Hi.", "--num_steps", "0"], "num_steps=0 is out of range: use a whole number from 1 to 1000"),
+    (["--text", "Hi.", "--eos_policy", "later"], "eos_policy='later' is out of range: use one of 'stop', 'complete'"),
+    (["--text", "Hi.", "--batch_size", "0"], "--batch_size=0 is out of range"),
+    (["--text", "Hi.", "--max_speech_tokens", "-5"], "--max_speech_tokens=-5 is out of range"),
+    (["--text", "Hi.", "--out_dir", "/proc/chatterbox_out"], "cannot be created or written"),
 ])
 def test_bad_options_and_text(tmp_path, ref_voice, args, msg):
     out = tmp_path / "out"
     args = [a if a != "TEXTFILE" else x for a in args for x in (["--text_file", _bad_text_file(tmp_path)] if a == "TEXTFILE" else [a])]
     r = run_cli("--tiny", "--audio_prompt", ref_voice, "--out_dir", out, *args)
     assert r.returncode == 2 and msg in r.stderr, r.stderr[-1500:]
-    assert "Traceback" not in r.stderr and wavs(out) == []
+    assert "Traceback" not in r.stderr and wavs(out) == [] and not out.exists()     # nothing left behind
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-GPU error")
 def test_cuda_without_gpu(tmp_path, ref_voice):

@@ -1,4 +1,4 @@
-"""GPU checks (issue 8): run only where CUDA is visible (a lent GPU machine: scripts/gpu_check.sh).
+"""GPU checks: run only where CUDA is visible (a lent GPU machine: scripts/gpu_check.sh).
 Deterministic settings on the tiny checkpoint; references are the fp32 torch SDPA engine."""
 import pytest, torch
 
@@ -9,15 +9,11 @@ DET = dict(temperature=0.0, position_temperature=0.0, total_speech_len=96)
 
 @pytest.fixture(scope="module")
 def setup(tiny_ckpt):
-    from chatterbox.models.t3.modules.cond_enc import T3Cond
     from chatterbox_flash.model import load_t3
+    from chatterbox_flash.tiny import random_voice
     ref = load_t3(tiny_ckpt, device="cuda", dtype=torch.float32)
-    g = torch.Generator().manual_seed(0)
-    conds, texts = [], []
-    for n in (9, 20, 33):
-        conds.append(T3Cond(speaker_emb=torch.randn(1, 256, generator=g), emotion_adv=0.5 * torch.ones(1, 1, 1),
-                            cond_prompt_speech_tokens=torch.randint(0, 6561, (1, 150), generator=g)))
-        texts.append(ref.add_text_markers(torch.randint(1, 200, (n,), generator=g)))
+    conds, texts = zip(*[random_voice(seed, n) for seed, n in ((0, 9), (1, 20), (2, 33))])
+    conds, texts = list(conds), list(texts)
     return ref, conds, texts
 
 def _decode(model, engine, conds, texts, **kw):

@@ -2,7 +2,6 @@
 writes the same audio as raw 16-bit PCM on stdout. The stream's numerics (tokens = generate()'s, audio vs one-shot
 within the stated tolerance) are tested in nbs/12_stream.ipynb."""
 import subprocess, sys
-from types import SimpleNamespace
 import numpy as np, pytest, soundfile as sf
 from conftest import run_cli, ROOT, PY
 
@@ -40,22 +39,18 @@ def test_example_stream_pcm(cli_stream, ref_voice):
     assert np.abs(pcm.astype(int) - wav.astype(int)).max() <= 1     # same samples (float->int16 rounding may differ by 1)
     assert f"wrote {len(wav)} samples" in err and "first audio after" in err
 
-def test_stream_wav_grows_while_streaming(tmp_path, monkeypatch):
-    "The CLI appends every chunk to the wav as it arrives (checked with a stand-in model that yields 3 chunks)."
-    from chatterbox_flash import cli
-    sizes = []
-    class FakeTTS:
-        sr, watermark, backend = 24000, False, SimpleNamespace(name="cpu")
-        t3 = SimpleNamespace(device="cpu")
-        def prepare_conditionals(self, path): pass
-        def generate_stream(self, text, **kw):
-            def gen():
-                for k in range(3):
-                    if k: sizes.append(sf.info(tmp_path / "001_hi.wav").frames)   # what a reader sees mid-stream
-                    yield np.full(4800, 0.1 * (k + 1), np.float32)
-            return gen()
-    a = cli.build_parser().parse_args(["--audio_prompt", "x.wav", "--text", "Hi.", "--out_dir", str(tmp_path), "--stream"])
-    assert cli.run_stream(a, FakeTTS(), ["Hi."]) == 0
-    assert sizes == [4800, 9600]
-    wav, _ = sf.read(tmp_path / "001_hi.wav")
-    assert len(wav) == 14400 and np.allclose(wav[::4800], [0.1, 0.2, 0.3], atol=1e-4)
+def test_stream_wav_grows_while_streaming(tmp_path, tiny_ckpt):
+    "The CLI appends every chunk to the wav as it arrives: the file is read between chunks of a real tiny stream."
+    from chatterbox_flash import cli, ChatterboxFlashTTS, REF_VOICE
+    tts = ChatterboxFlashTTS.from_local(tiny_ckpt, device="cpu", dtype="float32", watermark=False)
+    real, f, sizes = tts.generate_stream, tmp_path / "001_hi.wav", []
+    def watched(text, **kw):
+        for k, chunk in enumerate(real(text, **kw)):
+            if k: sizes.append(sf.info(f).frames)                     # what a reader sees mid-stream
+            yield chunk
+    tts.generate_stream = watched
+    a = cli.build_parser().parse_args(["--audio_prompt", str(REF_VOICE), "--text", "Hi.", "--out_dir", str(tmp_path),
+                                       "--stream", *KNOBS, "--max_speech_tokens", "48"])
+    assert cli.run_stream(a, tts, ["Hi."], cli.check_args(a)) == 0
+    total = sf.info(f).frames
+    assert len(sizes) >= 2 and 0 < sizes[0] < sizes[-1] < total, (sizes, total)   # 3 blocks: the file grew twice
