@@ -7,6 +7,8 @@ from __future__ import annotations
 import argparse, json, sys, time, resource
 from pathlib import Path
 import torch
+from .env import setup_chatterbox
+setup_chatterbox()                            # chatterbox-tts installed? keep its output quiet
 from chatterbox.models.t3.modules.cond_enc import T3Cond
 from .model import ChatterboxFlashT3, load_t3
 from .decode import DecodeStats

@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no_watermark", action="store_true", help="skip the Perth watermark")
     p.add_argument("--stream", action="store_true", help="write each wav progressively as the audio is generated "
                    "(one text at a time) and print the time to first audio; not watermarked")
+    p.add_argument("--verbose", action="store_true", help="also show third-party warnings and prints (hidden by default)")
     return add_decode_flags(p)
 
 # %% ../nbs/11_cli.ipynb #2458cf49
@@ -200,6 +201,9 @@ def run(a: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     "Entry point of `chatterbox-flash` and `synthesize.py`: exit code 0, 1 (some texts skipped) or 2 (bad input)."
     a = build_parser().parse_args(argv)
+    if a.verbose:
+        from chatterbox_flash.env import set_verbose
+        set_verbose(True)
     try: return run(a)
     except (ChatterboxFlashError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)

@@ -9,6 +9,8 @@ from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
 from torch import Tensor
 from fastcore.basics import patch
+from .env import setup_chatterbox, no_sdp_kernel_warning
+setup_chatterbox()                            # chatterbox-tts installed? keep its output quiet
 from chatterbox.models.t3 import T3
 from chatterbox.models.t3.modules.t3_config import T3Config
 from chatterbox.models.t3.modules.cond_enc import T3Cond
@@ -145,7 +147,7 @@ def cond_embeds(self: ChatterboxFlashT3, cond: T3Cond) -> Tensor:
     c.speaker_emb = c.speaker_emb.to(self.dtype)
     if c.cond_prompt_speech_tokens is not None:                    # prompt speech: learned positions 0..149
         c.cond_prompt_speech_emb = self.embed_speech(torch.atleast_2d(c.cond_prompt_speech_tokens).long())
-    return self.cond_enc(c)[:1]
+    with no_sdp_kernel_warning(): return self.cond_enc(c)[:1]
 
 # %% ../nbs/05_model.ipynb #f965b70f
 @patch

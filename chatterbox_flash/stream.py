@@ -7,6 +7,8 @@ from __future__ import annotations
 import contextlib, sys, warnings
 import numpy as np, torch
 from torch import Tensor
+from .env import setup_chatterbox
+setup_chatterbox()                            # chatterbox-tts installed? keep its output quiet
 from chatterbox.models.t3.modules.cond_enc import T3Cond
 from .model import ChatterboxFlashT3
 from .engine import Engine, build_engine

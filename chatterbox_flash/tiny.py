@@ -10,13 +10,15 @@ __all__ = ['TINY_LLAMA_OVERRIDES', 'TINY_LLAMA', 'TINY_LLAMA_NAME', 'ARCH_KEYS',
            'tiny_ve_state_dict', 'tiny_config', 'cache_dir', 'tiny_checkpoint', 'write_tiny_checkpoint',
            'sharp_t3_state_dict', 'state_dict_sha256', 'random_voice']
 
-# %% ../nbs/01_tiny.ipynb #13117e81
+# %% ../nbs/01_tiny.ipynb #905012e9
 import copy, json, os, shutil, string, tempfile
 from collections import Counter
 from pathlib import Path
 
 import torch
 from safetensors.torch import save_file
+from .env import setup_chatterbox
+setup_chatterbox()                            # chatterbox-tts installed? keep its output quiet
 from chatterbox.models.t3 import T3
 from chatterbox.models.t3.llama_configs import LLAMA_CONFIGS, LLAMA_520M_CONFIG_DICT
 from chatterbox.models.t3.modules.t3_config import T3Config

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np, torch
 from torch import Tensor
 from fastcore.basics import patch
+from .env import setup_chatterbox
+setup_chatterbox()                            # chatterbox-tts installed? keep its output quiet
 from chatterbox.tts import ChatterboxTTS, Conditionals
 from chatterbox.models.s3gen import S3Gen, S3GEN_SR
 from chatterbox.models.voice_encoder import VoiceEncoder

@@ -16,9 +16,12 @@ $PIP --no-deps chatterbox-tts==0.1.7 s3tokenizer==0.3.0 resemble-perth==1.0.1
 EXTRAS=dev,mlx,eval
 [ -n "${WITH_FLASHINFER:-}" ] && EXTRAS=$EXTRAS,flashinfer
 $PIP -e ".[$EXTRAS]"
-# headless Chromium for the docs browser test (Debian package; skipped where apt or root is not available)
-if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "note: could not install chromium (docs browser test will say so)"
+# headless Chromium and its WebDriver for the browser tests (docs site, JupyterLab); Debian packages, skipped where apt
+# or root is not available (the browser tests then say what to install)
+if ! { command -v chromium && command -v chromedriver; } >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 \
+   && [ "$(id -u)" = 0 ]; then
+  (apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null) \
+    || echo "note: could not install chromium / chromium-driver (the browser tests will say so)"
 fi
 $VPY -c "import chatterbox, chatterbox_flash; print('chatterbox-flash', chatterbox_flash.__version__, 'installed in .venv')"
 if [ -z "${SKIP_DEMO:-}" ]; then

@@ -18,6 +18,9 @@ def test_main_job_tiny(tmp_path, ref_voice):
         assert info.samplerate == 24000 and info.channels == 1
         assert 1.0 <= info.duration <= 2.5, info.duration          # 50 tokens at 25 Hz = 2 s, minus trimmed ids
     assert "RTF" in r.stdout and "2 wav(s)" in r.stdout
+    # quiet by default: no third-party warnings or prints, only our own lines (the --tiny note, the progress bar)
+    assert not [ln for ln in r.stderr.splitlines() if "Warning" in ln], r.stderr
+    assert "S3 Token" not in r.stdout and "PerthNet" not in r.stdout and "it/s" not in r.stderr, (r.stdout, r.stderr)
 
 def test_batch_keeps_going_past_bad_line(tmp_path, ref_voice):
     out = tmp_path / "out"
