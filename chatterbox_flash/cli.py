@@ -37,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no_watermark", action="store_true", help="skip the Perth watermark")
     p.add_argument("--stream", action="store_true", help="write each wav progressively as the audio is generated "
                    "(one text at a time) and print the time to first audio; not watermarked")
-    p.add_argument("--verbose", action="store_true", help="also show third-party warnings and prints (hidden by default)")
+    p.add_argument("--verbose", action="store_true",
+                   help="also show third-party warnings and prints (hidden by default)")
     return add_decode_flags(p)
 
 # %% ../nbs/11_cli.ipynb #2458cf49
