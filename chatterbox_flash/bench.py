@@ -4,20 +4,23 @@
 
 # %% ../nbs/16_benchmarks.ipynb #9320094e
 from __future__ import annotations
-import argparse, json, sys, time, resource
+import argparse, gc, json, sys, time, resource
 from pathlib import Path
 import torch
-from .env import setup_chatterbox
+from .env import setup_chatterbox, cpu_info, auto_cpu_dtype, set_cpu_threads, no_sdp_kernel_warning
 setup_chatterbox()                            # chatterbox-tts installed? keep its output quiet
 from chatterbox.models.t3.modules.cond_enc import T3Cond
 from .model import ChatterboxFlashT3, load_t3
 from .decode import DecodeStats
-from .engine import build_engine, parse_dtype
+from .engine import build_engine, parse_dtype, Lockstep
+from .engine_torch import prepare_for_cpu, int8_kernels_ok
 from .errors import ChatterboxFlashError
 from .tiny import random_voice
+from .stream import StreamVocoder, WINDOW, stream_timeline, plot_stream_timeline
 
 # %% auto #0
-__all__ = ['bench_model', 'timed', 'bench_ar', 'bench_ours', 'finish', 'table', 'main']
+__all__ = ['STREAM_TEXT', 'bench_model', 'timed', 'ar_model', 'bench_ar', 'bench_ours', 'finish', 'table', 'machine',
+           'cpu_dtypes', 'cpu_report', 'plot_cpu_report', 'stream_report', 'plot_stream_report', 'main']
 
 # %% ../nbs/16_benchmarks.ipynb #d40e2fa9
 def bench_model(tiny: bool = True, device: str = 'cpu', dtype=torch.float32) -> ChatterboxFlashT3:
@@ -25,11 +28,13 @@ def bench_model(tiny: bool = True, device: str = 'cpu', dtype=torch.float32) -> 
     from chatterbox.models.t3.modules.t3_config import T3Config
     from chatterbox_flash.tiny import tiny_checkpoint
     if tiny: return load_t3(tiny_checkpoint(), device=device, dtype=dtype)
-    torch.manual_seed(0)
-    m = ChatterboxFlashT3(T3Config.english_only()).to(device=device, dtype=dtype).eval()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        m = ChatterboxFlashT3(T3Config.english_only()).to(device=device, dtype=dtype).eval()
     m.block_prior()
     return m
 
+# %% ../nbs/16_benchmarks.ipynb #7247d825
 def timed(f):
     "Run `f()`; return (result, seconds), synchronising CUDA around it."
     sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
@@ -40,76 +45,269 @@ def timed(f):
     return r, time.perf_counter() - t
 
 # %% ../nbs/16_benchmarks.ipynb #6b7fadf2
-def bench_ar(m: ChatterboxFlashT3, cond: T3Cond, text, n: int) -> dict:
-    "Time chatterbox's autoregressive `T3.inference` for `n` speech tokens on `m`'s weights."
+def ar_model(m: ChatterboxFlashT3, quantize: str | None = None):
+    """chatterbox's `T3` with `m`'s (unprepared) weights, given the same CPU kernels as ours: int8 layers when
+    `quantize`, packed bfloat16 weights at bfloat16."""
     from chatterbox.models.t3 import T3
     ar = T3(m.hp).to(device=m.device, dtype=m.dtype).eval()
     ar.load_state_dict({k: (v[:-1] if k == 'speech_emb.weight' else v) for k, v in m.state_dict().items()})
-    c = T3Cond(**dict(cond.__dict__)).to(device=m.device)
-    import logging, tqdm
-    _, dt = timed(lambda: ar.inference(t3_cond=c, text_tokens=torch.stack([text, text]), max_new_tokens=n,
-                                       cfg_weight=0.5, stop_on_eos=False))
-    return dict(engine='chatterbox T3.inference (AR)', batch=1, seconds=dt, tokens=n, forwards=n + 1)
+    if m.device.type == 'cpu': prepare_for_cpu(ar, quantize)
+    return ar
 
-def bench_ours(m: ChatterboxFlashT3, cond: T3Cond, text, n: int, batch: int = 1, backend: str = 'cpu', **knobs) -> dict:
+# %% ../nbs/16_benchmarks.ipynb #7293bacb
+def bench_ar(ar, cond: T3Cond, text, n: int, label: str = '') -> dict:
+    "Time chatterbox's autoregressive `T3.inference` (model `ar`, see `ar_model`) for `n` speech tokens."
+    c = T3Cond(**dict(cond.__dict__)).to(device=ar.device, dtype=ar.speech_head.weight.dtype)
+    run = lambda k: ar.inference(t3_cond=c, text_tokens=torch.stack([text, text]), max_new_tokens=k, cfg_weight=0.5,
+                                 stop_on_eos=False)
+    with no_sdp_kernel_warning():
+        run(4)                                                       # warm-up: first-call costs are not decoding
+        _, dt = timed(lambda: run(n))
+    return dict(engine='chatterbox T3.inference (AR)', dtype=label, batch=1, seconds=dt, tokens=n, forwards=n + 1)
+
+# %% ../nbs/16_benchmarks.ipynb #c6130240
+def bench_ours(m: ChatterboxFlashT3, cond: T3Cond, text, n: int, batch: int = 1, backend: str = 'cpu',
+               quantize: str | None = None, label: str = '', **knobs) -> dict:
     "Time our `generate` for `batch` rows of `n` speech tokens (same text), at the paper defaults unless `knobs` say."
     st = DecodeStats()
-    eng = build_engine(m, backend)
+    eng = build_engine(m, backend, quantize=quantize)
+    m.generate(t3_cond=cond, text_tokens=text, total_speech_len=16, batch_size=batch, engine=eng, **knobs)   # warm-up
     _, dt = timed(lambda: m.generate(t3_cond=cond, text_tokens=text, total_speech_len=n, batch_size=batch, engine=eng,
                                      stats=st, generator=torch.Generator().manual_seed(0), **knobs))
-    return dict(engine=f'block diffusion [{backend}]', batch=batch, seconds=dt, tokens=n * batch, forwards=st.forwards,
-                steps_per_block=st.steps_per_block)
+    return dict(engine=f'block diffusion [{backend}]', dtype=label, batch=batch, seconds=dt, tokens=st.speech_tokens,
+                forwards=st.forwards, steps_per_block=st.steps_per_block)
 
+# %% ../nbs/16_benchmarks.ipynb #79a43f3a
 def finish(rows: list[dict]) -> list[dict]:
-    "Add tokens/s, forwards per token, T3 RTF and the ratio to the AR row (the first one named AR, if any)."
-    base = next((r for r in rows if 'AR' in r['engine']), None)
+    "Add tokens/s, forwards per token, ms per forward, T3 RTF, and the ratio to the AR row of the same dtype."
     for r in rows:
         r['tokens_per_s'] = r['tokens'] / r['seconds']
         r['forwards_per_token'] = r['forwards'] / r['tokens']
+        r['ms_per_forward'] = 1000 * r['seconds'] / r['forwards']
         r['t3_rtf'] = r['seconds'] / (r['tokens'] / 25)
+    for r in rows:
+        base = next((b for b in rows if 'AR' in b['engine'] and b.get('dtype') == r.get('dtype')), None)
         r['vs_ar'] = r['tokens_per_s'] / base['tokens_per_s'] if base else None
     return rows
 
+# %% ../nbs/16_benchmarks.ipynb #3a44543c
 def table(rows: list[dict]) -> str:
     "The side-by-side table of a run."
-    out = [f"{'engine':30s} {'B':>3s} {'s':>8s} {'tok/s':>8s} {'fwd/tok':>8s} {'T3 RTF':>7s} {'vs AR':>7s}"]
+    out = [f"{'engine':30s} {'dtype':6s} {'B':>3s} {'s':>8s} {'tok/s':>8s} {'fwd/tok':>8s} {'ms/fwd':>8s} "
+           f"{'T3 RTF':>7s} {'vs AR':>7s}"]
     for r in rows:
         ratio = f"{r['vs_ar']:6.2f}x" if r.get('vs_ar') else '      -'
-        out.append(f"{r['engine']:30s} {r['batch']:3d} {r['seconds']:8.2f} {r['tokens_per_s']:8.2f} "
-                   f"{r['forwards_per_token']:8.3f} {r['t3_rtf']:7.2f} {ratio:>7s}")
+        out.append(f"{r['engine']:30s} {r.get('dtype', ''):6s} {r['batch']:3d} {r['seconds']:8.2f} "
+                   f"{r['tokens_per_s']:8.2f} {r['forwards_per_token']:8.3f} {r['ms_per_forward']:8.1f} "
+                   f"{r['t3_rtf']:7.2f} {ratio:>7s}")
     return '\n'.join(out)
 
+# %% ../nbs/16_benchmarks.ipynb #6de15dc2
+def machine(threads: int | None = None) -> dict:
+    "The report header: CPU model and flags, physical cores, threads, torch version, date."
+    info = cpu_info()
+    return dict(cpu=info['model'], flags=' '.join(info['flags']), physical_cores=info['physical_cores'],
+                threads=torch.get_num_threads() if threads is None else threads, torch=torch.__version__,
+                capability=info['capability'], date=time.strftime('%Y-%m-%d %H:%M'))
+
+# %% ../nbs/16_benchmarks.ipynb #3db9ed31
+def cpu_dtypes() -> list[tuple[str, torch.dtype, str | None]]:
+    """The dtypes to report on this CPU: `(label, model dtype, quantize)`: fp32, bf16 where native, and int8 (inside
+    the auto dtype with oneDNN's int8 kernels, else inside float32 with torchao when installed)."""
+    import importlib.util
+    auto = auto_cpu_dtype()[0]
+    out = [('fp32', torch.float32, None)] + ([('bf16', auto, None)] if auto == torch.bfloat16 else [])
+    if int8_kernels_ok(): out.append(('int8', auto, 'int8'))
+    elif importlib.util.find_spec('torchao'): out.append(('int8', torch.float32, 'int8'))
+    return out
+
+# %% ../nbs/16_benchmarks.ipynb #edf73b1b
+def _e2e(m: ChatterboxFlashT3, dtype: torch.dtype, n: int) -> dict:
+    "End to end at `dtype`: T3 `m` (prepared) + S3Gen and the voice encoder of the tiny checkpoint (full-size S3Gen)."
+    from chatterbox_flash.tts import ChatterboxFlashTTS
+    from chatterbox_flash.tiny import tiny_checkpoint, REF_VOICE
+    tts = ChatterboxFlashTTS.from_local(tiny_checkpoint(), backend='cpu', dtype=dtype, watermark=False)
+    tts.t3 = m
+    tts.prepare_conditionals(REF_VOICE)
+    wav, dt = timed(lambda: tts.generate("The quick brown fox jumps over the lazy dog, again and again.",
+                                         max_speech_tokens=n, generator=torch.Generator().manual_seed(0)))
+    secs = wav.shape[1] / tts.sr
+    return dict(dtype=str(dtype).replace('torch.', ''), seconds=dt, audio_s=secs, rtf=dt / secs)
+
+def _agreement(n: int, tiny: bool) -> float:
+    "int8 candidate tokens vs bfloat16's on identical inputs (`Lockstep`), B=1 with CFG, `n` tokens."
+    dq = [dt for label, dt, _ in cpu_dtypes() if label == 'int8'][0]
+    mb, mq = bench_model(tiny, dtype=torch.bfloat16), bench_model(tiny, dtype=dq)
+    cond, text = random_voice(0, 40)
+    ls = Lockstep((mb, build_engine(mb, 'cpu')), [(mq, build_engine(mq, 'cpu', quantize='int8'))], w=1.0)
+    mb.generate(t3_cond=cond, text_tokens=text, total_speech_len=n, temperature=0, position_temperature=0, engine=ls)
+    return ls.agreement[0]
+
+# %% ../nbs/16_benchmarks.ipynb #a9435640
+def cpu_report(tiny: bool = False, n: int = 100, batch_sizes=(1, 8), ar: bool = True, e2e: bool = True,
+               old_default: bool = True, log=print) -> dict:
+    """The CPU comparison in one run (see above): header, rows (AR and ours per dtype and batch; ours B=1 at fp16, the
+    former default), e2e, int8 agreement."""
+    rep = dict(machine=machine(), model='tiny' if tiny else 'Llama_520M', speech_tokens=n, rows=[])
+    cond, text = random_voice(0, 40)
+    for label, dt, q in cpu_dtypes():
+        m = bench_model(tiny, dtype=dt)
+        if ar: rep['rows'].append(bench_ar(ar_model(m, q), cond, text, n, label))
+        for b in batch_sizes: rep['rows'].append(bench_ours(m, cond, text, n, b, quantize=q, label=label))
+        finish(rep['rows'])
+        log(table([r for r in rep['rows'] if r['dtype'] == label]))
+        del m
+        gc.collect()
+    if old_default:                                                  # the former cpu default, for comparison
+        m = bench_model(tiny, dtype=torch.float16)
+        rep['rows'].append(bench_ours(m, cond, text, n, 1, label='fp16'))
+        finish(rep['rows'])
+        log(table([r for r in rep['rows'] if r['dtype'] == 'fp16']))
+        del m
+    if e2e:
+        dt = auto_cpu_dtype()[0]
+        m = bench_model(tiny, dtype=dt)
+        build_engine(m, 'cpu')
+        rep['e2e'] = _e2e(m, dt, n)
+        log(f"end to end ({rep['e2e']['dtype']}): {rep['e2e']['audio_s']:.2f} s of audio in "
+            f"{rep['e2e']['seconds']:.2f} s, RTF {rep['e2e']['rtf']:.2f}")
+    if any(d[0] == 'int8' for d in cpu_dtypes()) and any(d[0] == 'bf16' for d in cpu_dtypes()):
+        rep['int8_agreement'] = _agreement(min(n, 48), tiny)
+        log(f"int8 candidate tokens equal to bf16's: {rep['int8_agreement']:.1%}")
+    return rep
+
 # %% ../nbs/16_benchmarks.ipynb #30e97e8b
-def main(argv: list[str] | None = None) -> int:
-    "Benchmark CLI: AR vs ours, per backend and batch size; prints the ratio table and writes JSON."
+def plot_cpu_report(rep: dict, ax=None):
+    "Bar chart of a `cpu_report`: speech tokens/s per dtype, AR vs ours B=1 vs ours B=8 (log scale)."
+    import matplotlib.pyplot as plt
+    rows = rep['rows']
+    dts = list(dict.fromkeys(r['dtype'] for r in rows))
+    kinds = list(dict.fromkeys((('AR', 1) if 'AR' in r['engine'] else ('ours', r['batch'])) for r in rows))
+    ax = ax or plt.subplots(figsize=(7, 3.2))[1]
+    w = 0.8 / len(kinds)
+    for j, (k, b) in enumerate(kinds):
+        ys = [next((r['tokens_per_s'] for r in rows if r['dtype'] == d and ('AR' in r['engine']) == (k == 'AR')
+                    and r['batch'] == b), 0) for d in dts]
+        ax.bar([i + (j - (len(kinds) - 1) / 2) * w for i in range(len(dts))], ys, width=w,
+               label='chatterbox AR' if k == 'AR' else f'ours B={b}')
+    ax.set_xticks(range(len(dts)))
+    ax.set_xticklabels(dts)
+    ax.set_yscale('log')
+    ax.set_ylabel('speech tokens / s')
+    mach = rep['machine']
+    ax.set_title(f"{rep['model']}, {mach['cpu']}, {mach['threads']} threads", fontsize=9)
+    ax.axhline(25, color='0.5', ls=':', lw=1)
+    ax.legend(fontsize=7)
+    return ax
+
+# %% ../nbs/16_benchmarks.ipynb #29e8eaa5
+STREAM_TEXT = ("This is a ten second utterance, spoken by the full size model with random weights, to time the "
+               "stream against the one shot path.")
+
+def _stream_run(tts, text: str, n: int, window) -> dict:
+    "One timed `generate_stream`: chunk sizes, arrival times, the timeline, and the vocoder's seconds per chunk."
+    sizes, ready, t0 = [], [], time.perf_counter()
+    for c in tts.generate_stream(text, max_speech_tokens=n, vocoder_seed=0, vocoder_window=window,
+                                 generator=torch.Generator().manual_seed(0)):
+        sizes.append(len(c))
+        ready.append(time.perf_counter() - t0)
+    tl = stream_timeline(sizes, ready, tts.sr)
+    deadline = [ready[0] + s for s in tl['starts_s']]
+    return dict(window=window, chunk_samples=sizes, ready_s=ready, deadline_s=deadline, **tl,
+                underruns=sum(r > d + 1e-9 for r, d in zip(ready, deadline)), vocoder_s=tts.last_vocoder.push_s)
+
+# %% ../nbs/16_benchmarks.ipynb #b7934c18
+def stream_report(tiny: bool = False, n: int = 250, long_n: int = 750, recompute: bool = True, log=print) -> dict:
+    "Stream vs one-shot latency in one run (see above)."
+    from chatterbox_flash.tts import ChatterboxFlashTTS
+    from chatterbox_flash.tiny import tiny_checkpoint, REF_VOICE
+    tts = ChatterboxFlashTTS.from_local(tiny_checkpoint(), backend='cpu')
+    tts.t3 = bench_model(tiny, dtype=tts.t3.dtype)
+    tts.prepare_conditionals(REF_VOICE)
+    tts.generate("Warm up.", max_speech_tokens=16)                       # engine build and weight packing
+    wav, one = timed(lambda: tts.generate(STREAM_TEXT, max_speech_tokens=n, generator=torch.Generator().manual_seed(0)))
+    rep = dict(machine=machine(), model='tiny' if tiny else 'Llama_520M', dtype=str(tts.t3.dtype), speech_tokens=n,
+               one_shot_s=one, audio_s=wav.shape[1] / tts.sr, runs={})
+    log(f"one-shot: {one:.1f} s for {rep['audio_s']:.1f} s of audio")
+    for label, w in [('bounded', WINDOW)] + ([('recompute', None)] if recompute else []):
+        r = rep['runs'][label] = _stream_run(tts, STREAM_TEXT, n, w)
+        late = f"{r['underruns']} of {len(r['ready_s'])} chunks late"
+        log(f"stream ({label}, window {w}): first audio {r['ttfa_s']:.1f} s ({r['ttfa_s'] / one:.2f}x one-shot), "
+            f"all {r['total_s']:.1f} s ({r['total_s'] / one:.2f}x), {late}")
+    toks = torch.randint(0, 6561, (long_n,), generator=torch.Generator().manual_seed(0))
+    voc, ends = StreamVocoder(tts.s3gen, tts.conds.gen, long_n, seed=0), [16, *range(80, long_n, 64), long_n]
+    with tts.vocoder_precision():
+        for e in ends: voc.push(toks[:e], final=e == long_n)
+    rep['long'] = dict(tokens=long_n, ends=ends, vocoder_s=voc.push_s, flow_tokens=voc.flow_tokens)
+    log(f"{long_n} tokens in {len(ends)} chunks: vocoder seconds per chunk {[round(s, 2) for s in voc.push_s]}")
+    return rep
+
+# %% ../nbs/16_benchmarks.ipynb #9d2d5e91
+def plot_stream_report(rep: dict):
+    "The streaming report: chunk arrival vs playback deadline, totals vs one-shot, vocoder seconds per chunk."
+    import matplotlib.pyplot as plt
+    fig, axs = plt.subplots(1, 3, figsize=(12, 3))
+    r = rep['runs']['bounded']
+    plot_stream_timeline(r['chunk_samples'], r['ready_s'], ax=axs[0])
+    axs[0].axhline(rep['one_shot_s'], color='k', ls='--', lw=.8, label='one-shot done')
+    axs[0].legend(fontsize=7)
+    names = ['one-shot'] + list(rep['runs'])
+    axs[1].bar(names, [rep['one_shot_s']] + [x['total_s'] for x in rep['runs'].values()], label='all audio')
+    axs[1].bar(names, [rep['one_shot_s']] + [x['ttfa_s'] for x in rep['runs'].values()], label='first audio')
+    axs[1].set(ylabel='seconds', title=f"{rep['speech_tokens']}-token budget ({rep['audio_s']:.1f} s audio)")
+    axs[1].legend(fontsize=7)
+    lg = rep['long']
+    axs[2].plot([e / 25 for e in lg['ends']], lg['vocoder_s'], 'o-')
+    axs[2].set(xlabel='audio position of the chunk end (s)', ylabel='vocoder seconds per chunk',
+               title=f"{lg['tokens'] / 25:.0f} s utterance, bounded context", ylim=(0, None))
+    plt.tight_layout()
+    return fig
+
+# %% ../nbs/16_benchmarks.ipynb #1d215703
+def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description="Chatterbox-Flash T3 decode benchmark (timed, noisy on shared CPUs).")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--tiny", action="store_true")
     g.add_argument("--full", action="store_true")
+    p.add_argument("--report", action="store_true", help="the CPU report: every dtype, AR vs ours, e2e, agreement")
+    p.add_argument("--stream", action="store_true", help="the streaming report: stream vs one-shot latency")
     p.add_argument("--speech_tokens", type=int, default=200)
     p.add_argument("--batch_sizes", type=int, nargs="+", default=[1, 8])
     p.add_argument("--backends", nargs="+", default=["cpu"])
     p.add_argument("--dtype", default="float32")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: all physical cores)")
     p.add_argument("--no_ar", action="store_true")
+    p.add_argument("--no_e2e", action="store_true")
     p.add_argument("--json", default="bench.json")
-    a = p.parse_args(argv)
-    m = bench_model(tiny=not a.full, device=a.device, dtype=parse_dtype(a.dtype))
-    cond, text = random_voice(0, 40)
-    n = a.speech_tokens
-    rows = [] if a.no_ar else [bench_ar(m, cond, text, n)]
-    for be in a.backends:
-        for B in a.batch_sizes:
-            try: rows.append(bench_ours(m, cond, text, n, B, be))
-            except ChatterboxFlashError as e:
-                print(f"skipping backend {be}: {e}")
-                break
-            print(rows[-1], flush=True)
-    finish(rows)
-    print(f"\nT3 decode, {'Llama_520M' if a.full else 'tiny'} {a.dtype} on {a.device}, {n} speech tokens per row, "
-          f"{torch.get_num_threads()} threads\n" + table(rows))
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak RSS {peak:.0f} MiB")
-    Path(a.json).write_text(json.dumps(dict(model='Llama_520M' if a.full else 'tiny', dtype=a.dtype, device=a.device,
-                                            speech_tokens=n, rows=rows, peak_rss_mib=peak), indent=1))
+    return p
+
+# %% ../nbs/16_benchmarks.ipynb #e53473c1
+def main(argv: list[str] | None = None) -> int:
+    "Benchmark CLI: the CPU report (`--report`), or AR vs ours per backend and batch size; prints and writes JSON."
+    a = _parser().parse_args(argv)
+    if a.device == 'cpu': set_cpu_threads(a.threads)
+    h = machine()
+    print(f"{h['cpu']} | {h['flags']} | {h['threads']} threads ({h['physical_cores']} physical cores) | "
+          f"torch {h['torch']}", flush=True)
+    if a.stream: out = stream_report(tiny=not a.full, n=a.speech_tokens, log=lambda s: print(s, flush=True))
+    elif a.report:
+        out = cpu_report(tiny=not a.full, n=a.speech_tokens, batch_sizes=a.batch_sizes, ar=not a.no_ar,
+                         e2e=not a.no_e2e, log=lambda s: print(s, flush=True))
+    else:
+        m = bench_model(tiny=not a.full, device=a.device, dtype=parse_dtype(a.dtype))
+        cond, text = random_voice(0, 40)
+        rows = [] if a.no_ar else [bench_ar(ar_model(m), cond, text, a.speech_tokens, a.dtype)]
+        for be in a.backends:
+            for B in a.batch_sizes:
+                try: rows.append(bench_ours(m, cond, text, a.speech_tokens, B, be, label=a.dtype))
+                except ChatterboxFlashError as e:
+                    print(f"skipping backend {be}: {e}")
+                    break
+        print(table(finish(rows)))
+        out = dict(machine=h, model='Llama_520M' if a.full else 'tiny', speech_tokens=a.speech_tokens, rows=rows)
+    out['peak_rss_mib'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS {out['peak_rss_mib']:.0f} MiB")
+    Path(a.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.json).write_text(json.dumps(out, indent=1))
     return 0

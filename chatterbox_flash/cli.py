@@ -24,8 +24,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch_size", type=int, default=8, help="texts decoded together (default 8; >= 1)")
     p.add_argument("--backend", default=None,
                    help="gpu (default when a GPU is visible, else cpu), flashinfer, cpu, mlx or auto")
-    p.add_argument("--dtype", default=None, help="float32, float16 or bfloat16 (default: the backend's)")
-    p.add_argument("--quantize_bits", type=int, choices=(4, 8), default=None, help="quantize the MLX backbone")
+    p.add_argument("--dtype", default=None, help="auto, float32, float16 or bfloat16 (default: the backend's; for cpu, "
+                   "auto = bfloat16 where the CPU has native bfloat16, else float32)")
+    p.add_argument("--quantize", choices=("int8", "int4"), default=None,
+                   help="int8 weights, dynamic int8 activations (cpu, mlx), or int4 (mlx)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="CPU threads (default: $CHATTERBOX_FLASH_THREADS, else all physical cores)")
     p.add_argument("--n_cfm_timesteps", type=int, default=2, help="S3Gen meanflow steps (default 2; 1 to 100)")
     p.add_argument("--max_speech_tokens", type=int, default=None, help="cap on speech tokens per text (25 per second)")
     p.add_argument("--seed", type=int, default=None, help="random seed for reproducible sampling")
@@ -36,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="use the tiny random checkpoint (offline demo: the audio is noise)")
     p.add_argument("--no_watermark", action="store_true", help="skip the Perth watermark")
     p.add_argument("--stream", action="store_true", help="write each wav progressively as the audio is generated "
-                   "(one text at a time) and print the time to first audio; not watermarked")
+                   "(one text at a time) and print the time to first audio")
     p.add_argument("--verbose", action="store_true",
                    help="also show third-party warnings and prints (hidden by default)")
     return add_decode_flags(p)
@@ -83,8 +87,11 @@ def check_args(a: argparse.Namespace) -> DecodeConfig:
     check_option('--n_cfm_timesteps', a.n_cfm_timesteps, lo=1, hi=100)
     check_option('--max_speech_tokens', a.max_speech_tokens, lo=1, optional=True)
     if a.backend is None: a.backend = 'gpu' if torch.cuda.is_available() else 'cpu'
-    if a.quantize_bits and a.backend != 'mlx':
-        raise BackendError(f"--quantize_bits works only with --backend mlx (got {a.backend}).")
+    check_option('--threads', a.threads, lo=1, optional=True)
+    if a.quantize == 'int4' and a.backend != 'mlx':
+        raise BackendError(f"--quantize int4 works only with --backend mlx (got {a.backend}): use --quantize int8.")
+    if a.quantize and a.backend not in ('cpu', 'mlx'):
+        raise BackendError(f"--quantize works with --backend cpu or mlx (got {a.backend}).")
     resolve_backend(a.backend, a.dtype)
     check_out_dir(a.out_dir)
     return cfg
@@ -92,6 +99,8 @@ def check_args(a: argparse.Namespace) -> DecodeConfig:
 # %% ../nbs/11_cli.ipynb #43c1360d
 def _load_tts(a):
     from chatterbox_flash.tts import ChatterboxFlashTTS
+    from chatterbox_flash.env import set_cpu_threads
+    if a.backend == 'cpu': set_cpu_threads(a.threads)
     kw = dict(backend=a.backend, dtype=a.dtype, watermark=not a.no_watermark)
     if a.tiny:
         from chatterbox_flash.tiny import tiny_checkpoint
@@ -112,7 +121,7 @@ def run_batch(a, tts, texts: list[str], cfg: DecodeConfig) -> int:
     "Decode all texts in batches of `--batch_size`; write one wav each (atomically); print the summary."
     import soundfile as sf
     t0 = time.perf_counter()
-    wavs = tts.generate_batch(texts, a.audio_prompt, batch_size=a.batch_size, quantize_bits=a.quantize_bits,
+    wavs = tts.generate_batch(texts, a.audio_prompt, batch_size=a.batch_size, quantize=a.quantize,
                               max_speech_tokens=a.max_speech_tokens, n_cfm_timesteps=a.n_cfm_timesteps, cfg=cfg,
                               generator=_generator(a, tts))
     wall = time.perf_counter() - t0
@@ -135,7 +144,7 @@ def _stream_one(a, tts, text: str, f: Path, cfg: DecodeConfig) -> tuple[int, flo
     "Stream one text into wav `f`; returns (samples, seconds to first audio). A failure removes the partial file."
     import soundfile as sf
     t0, n, first = time.perf_counter(), 0, None
-    stream = tts.generate_stream(text, quantize_bits=a.quantize_bits, max_speech_tokens=a.max_speech_tokens,
+    stream = tts.generate_stream(text, quantize=a.quantize, max_speech_tokens=a.max_speech_tokens,
                                  n_cfm_timesteps=a.n_cfm_timesteps, cfg=cfg, generator=_generator(a, tts),
                                  vocoder_seed=a.seed)
     try:
@@ -153,9 +162,6 @@ def _stream_one(a, tts, text: str, f: Path, cfg: DecodeConfig) -> tuple[int, flo
 # %% ../nbs/11_cli.ipynb #2d8f6658
 def run_stream(a, tts, texts: list[str], cfg: DecodeConfig) -> int:
     "`--stream`: one text at a time (B=1), each wav appended as audio arrives; prints the time to first audio."
-    import warnings
-    if tts.watermark: print("--stream: streamed audio is not watermarked (the watermark needs the whole utterance).",
-                            file=sys.stderr)
     tts.prepare_conditionals(a.audio_prompt)
     errors, secs, firsts, t_all = [], 0.0, [], time.perf_counter()
     for i, t in enumerate(texts, 1):
@@ -165,9 +171,7 @@ def run_stream(a, tts, texts: list[str], cfg: DecodeConfig) -> int:
             errors.append((i, str(e)))
             continue
         Path(a.out_dir).mkdir(parents=True, exist_ok=True)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            n, first = _stream_one(a, tts, t, Path(a.out_dir) / wav_name(i, t), cfg)
+        n, first = _stream_one(a, tts, t, Path(a.out_dir) / wav_name(i, t), cfg)
         secs, firsts = secs + n / tts.sr, firsts + [first]
         print(f"wrote {Path(a.out_dir) / wav_name(i, t)} ({n / tts.sr:.2f} s): first audio after {first:.2f} s, "
               f"all after {time.perf_counter() - t0:.2f} s")
@@ -200,7 +204,16 @@ def run(a: argparse.Namespace) -> int:
 
 # %% ../nbs/11_cli.ipynb #354637d0
 def main(argv: list[str] | None = None) -> int:
-    "Entry point of `chatterbox-flash` and `synthesize.py`: exit code 0, 1 (some texts skipped) or 2 (bad input)."
+    """Entry point of `chatterbox-flash` and `synthesize.py`: exit code 0, 1 (some texts skipped) or 2 (bad input).
+    `chatterbox-flash serve ...` runs the speech server instead (see the Serving page)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ['serve']:
+        try: from chatterbox_flash.server import main as serve
+        except ImportError as e:
+            print(f"chatterbox-flash serve needs the server extra ({e.name} is missing): pip install "
+                  "'chatterbox-flash[serve]'", file=sys.stderr)
+            return 2
+        return serve(argv[1:])
     a = build_parser().parse_args(argv)
     if a.verbose:
         from chatterbox_flash.env import set_verbose

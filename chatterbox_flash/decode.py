@@ -191,7 +191,7 @@ def start(self: BatchDecoder, prefixes: list[Tensor], budgets: Tensor, n_rows: i
     self.committing, self.any_commit = torch.zeros(B, dtype=torch.bool, device=dev), False
     self.out = torch.full((B, T + 1), self.EOS, dtype=torch.long, device=dev)    # column T: scratch for dropped ones
     self.n_out = torch.zeros(B, dtype=torch.long, device=dev)
-    self.first = True
+    self.fresh = torch.ones(B, dtype=torch.bool, device=dev)                    # rows before their first step
 
 # %% ../nbs/08_decode.ipynb #d7b74bda
 @patch
@@ -205,8 +205,10 @@ def step(self: BatchDecoder) -> Commit | None:
     logits = m.speech_head(torch.cat([self.shift[:, None], hid[:, :-1]], 1)).float()
     lg_c, lg_u = logits.chunk(2) if self.use_cfg else (logits, None)
     if self.any_commit: self.shift = torch.where(self.both(self.committing)[:, None], hid[:, -1], self.shift)
-    if not cfg.use_prior and (self.use_cfg or self.first):                        # the fallback prior
-        self.prior_c = block_mean_prior(lg_c.softmax(-1), st.width)
+    if not cfg.use_prior and (self.use_cfg or self.fresh is not None):            # the fallback prior
+        pc = block_mean_prior(lg_c.softmax(-1), st.width)
+        self.prior_c = pc if self.use_cfg or self.prior_c is None else torch.where(self.fresh[:, None, None], pc,
+                                                                                   self.prior_c)
         self.prior_u = block_mean_prior(lg_u.softmax(-1), st.width) if self.use_cfg else None
     active = ~self.committing
     new, sel, scores = refine(st, active, lg_c, lg_u, self.prior_c, self.prior_u, cfg, self.ctab[st.width], self.qlev,
@@ -224,7 +226,7 @@ def step(self: BatchDecoder) -> Commit | None:
         self.trace.append(dict(rows=self.rows.cpu(), step=st.step.cpu(), sel=sel.cpu(), width=st.width.cpu(),
                                scores=scores.cpu(), tokens=new.tokens.cpu(), commit=self.committing.cpu(),
                                stop=stop.cpu(), final=final.cpu()))
-    self.st, self.committing, self.first = new, final & ~done, False
+    self.st, self.committing, self.fresh = new, final & ~done, None
     return self._sync(done, final)
 
 # %% ../nbs/08_decode.ipynb #d9752832
@@ -236,18 +238,22 @@ def _sync(self: BatchDecoder, done: Tensor, final: Tensor) -> Commit | None:
         [done.any(), self.committing.any(), final.any(), torch.where(done, 0, self.st.width).max(),
          torch.where(done, L, self.st.width).min()]).tolist()
     commit = Commit(self.rows, self.out, self.n_out, done) if any_final else None
-    if any_done:
-        keep = (~done).nonzero()[:, 0]
-        self.rows, self.budgets, self.out, self.n_out = self.rows[keep], self.budgets[keep], self.out[keep], \
-            self.n_out[keep]
-        self.st, self.committing = self.st.select(keep), self.committing[keep]
-        if not self.cfg.use_prior and not self.use_cfg: self.prior_c = self.prior_c[keep]
-        keep2 = torch.cat([keep, keep + len(done)]) if self.use_cfg else keep
-        if len(keep): self.engine.select(keep2)
-        self.shift = self.shift[keep2]
+    if any_done: self._retire((~done).nonzero()[:, 0])
     if 0 < W < self.W: self.st, self.W = self.st.narrow(W), W
     self.ragged = W_min < self.W
     return commit
+
+@patch
+def _retire(self: BatchDecoder, keep: Tensor):
+    "Keep only the live rows at positions `keep` (their state, and their cache rows in the engine)."
+    keep2 = torch.cat([keep, keep + self.live]) if self.use_cfg else keep
+    self.rows, self.budgets, self.out, self.n_out = self.rows[keep], self.budgets[keep], self.out[keep], \
+        self.n_out[keep]
+    self.st, self.committing = self.st.select(keep), self.committing[keep]
+    if not self.cfg.use_prior and not self.use_cfg and self.prior_c is not None: self.prior_c = self.prior_c[keep]
+    if self.fresh is not None: self.fresh = self.fresh[keep]
+    if len(keep): self.engine.select(keep2)
+    self.shift = self.shift[keep2]
 
 # %% ../nbs/08_decode.ipynb #4559d0bf
 @torch.no_grad()
@@ -268,6 +274,84 @@ def iter_decode(model: ChatterboxFlashT3, prefixes: list[Tensor], budgets: Tenso
         stats.speech_tokens += tokens
         stats.blocks += blocks
         stats.steps += steps
+
+# %% ../nbs/08_decode.ipynb #32a67819
+@patch
+def widen(self: BlockState, W: int, mask_token: int) -> 'BlockState':
+    "The blocks in `W >=` current columns (the new columns are unmasked padding, as `fresh` makes them)."
+    n = W - self.tokens.shape[1]
+    if n <= 0: return self
+    pad = torch.nn.functional.pad
+    return BlockState(pad(self.tokens, (0, n), value=mask_token), pad(self.masked, (0, n), value=False), self.step,
+                      self.width)
+
+# %% ../nbs/08_decode.ipynb #a4c9bc0e
+@patch
+def cat(self: BlockState, other: 'BlockState') -> 'BlockState':
+    "The rows of `self`, then those of `other` (same columns)."
+    return BlockState(*(torch.cat([a, b]) for a, b in ((self.tokens, other.tokens), (self.masked, other.masked),
+                                                        (self.step, other.step), (self.width, other.width))))
+
+# %% ../nbs/08_decode.ipynb #7fb1a8c7
+@patch
+@torch.no_grad()
+def add(self: BatchDecoder, prefixes: list[Tensor], budgets: Tensor) -> Tensor:
+    """Join new rows, one prefix each (`model.prefix_embeds`), between two steps; returns their row ids. Each decodes
+    exactly as it would alone."""
+    if not hasattr(self, 'rows') or not self.live: return self._restart(prefixes, budgets)
+    L, dev, R, M = self.L, self.dev, self.live, len(prefixes)
+    x, lens = _pad_prefixes(prefixes)
+    bud = torch.tensor([int(b) for b in budgets.tolist()], device=dev)
+    T = int(bud.max())
+    h = self.engine.add_rows(x, lens, capacity=x.shape[1] + math.ceil(T / L) * L)
+    shift = torch.cat([self.shift, h[torch.arange(len(lens), device=dev), lens - 1]])
+    if self.use_cfg:                                  # engine rows: old cond, old null, new cond, new null
+        a = lambda s, n: torch.arange(s, s + n, device=dev)
+        idx = torch.cat([a(0, R), a(2 * R, M), a(R, R), a(2 * R + M, M)])
+        self.engine.select(idx)
+        shift = shift[idx]
+    self._grow(T, M)
+    ids = torch.arange(self.B, self.B + M, device=dev)
+    self.shift, self.B, self.rows, self.budgets = shift, self.B + M, torch.cat([self.rows, ids]), \
+        torch.cat([self.budgets, bud])
+    W = max(self.W, min(L, T))
+    new = BlockState.fresh(bud.clamp(max=L), L, self.model.mask_token).narrow(W)
+    self.st, self.W = self.st.widen(W, self.model.mask_token).cat(new), W
+    self.committing = torch.cat([self.committing, torch.zeros(M, dtype=torch.bool, device=dev)])
+    self.ragged = bool((self.st.width < W).any())
+    return ids
+
+# %% ../nbs/08_decode.ipynb #934c7417
+@patch
+def _grow(self: BatchDecoder, T: int, M: int):
+    "Room for `M` new rows' outputs and for budgets up to `T` (column `self.T` stays the scratch column)."
+    R, dev = self.live, self.dev
+    if T > self.T:
+        out = torch.full((R, T + 1), self.EOS, dtype=torch.long, device=dev)
+        out[:, : self.T] = self.out[:, : self.T]
+        self.out, self.T = out, T
+    self.out = torch.cat([self.out, torch.full((M, self.T + 1), self.EOS, dtype=torch.long, device=dev)])
+    self.n_out = torch.cat([self.n_out, torch.zeros(M, dtype=torch.long, device=dev)])
+    fresh = self.fresh if self.fresh is not None else torch.zeros(R, dtype=torch.bool, device=dev)
+    self.fresh = torch.cat([fresh, torch.ones(M, dtype=torch.bool, device=dev)])
+    if not self.cfg.use_prior and not self.use_cfg and self.prior_c is not None:      # replaced at the first step
+        self.prior_c = torch.cat([self.prior_c, self.prior_c[:1].expand(M, -1, -1)])
+
+@patch
+def _restart(self: BatchDecoder, prefixes: list[Tensor], budgets: Tensor) -> Tensor:
+    "`start` again (no live rows), continuing the row ids."
+    first = self.B
+    if not self.cfg.use_prior: self.prior_c = self.prior_u = None
+    self.start(prefixes, budgets.to(self.dev))
+    self.rows, self.B = self.rows + first, self.B + first
+    return self.rows.clone()
+
+# %% ../nbs/08_decode.ipynb #f87b6fd5
+@patch
+def drop(self: BatchDecoder, ids) -> None:
+    "Remove the rows with ids `ids` now (cancelled requests); the other rows go on unchanged."
+    keep = (~torch.isin(self.rows, torch.as_tensor(ids, device=self.dev).reshape(-1))).nonzero()[:, 0]
+    if len(keep) < self.live: self._retire(keep)
 
 # %% ../nbs/08_decode.ipynb #63c6c722
 def collect(commits, B: int, eos: int) -> Tensor:

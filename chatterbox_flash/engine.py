@@ -11,10 +11,11 @@ import torch
 from torch import Tensor
 from fastcore.basics import patch
 from .errors import BackendError
+from .env import auto_cpu_dtype, say_once
 
 # %% auto #0
 __all__ = ['FLASHINFER_AVAILABLE', 'MLX_AVAILABLE', 'BACKENDS', 'DTYPES', 'Engine', 'head_dim', 'EngineBase', 'Backend',
-           'parse_dtype', 'resolve_backend', 'build_engine']
+           'parse_dtype', 'resolve_backend', 'build_engine', 'Lockstep']
 
 # %% ../nbs/06_engine.ipynb #543cc99c
 @runtime_checkable
@@ -25,6 +26,7 @@ class Engine(Protocol):
     def prefill(self, x: Tensor, lengths: Tensor, capacity: int) -> Tensor: ...
     def block(self, x: Tensor, commit: Tensor | None = None, valid: Tensor | None = None) -> Tensor: ...
     def select(self, index: Tensor) -> None: ...
+    def add_rows(self, x: Tensor, lengths: Tensor, capacity: int) -> Tensor: ...
 
 # %% ../nbs/06_engine.ipynb #7c64603f
 def head_dim(config) -> int:
@@ -96,6 +98,30 @@ def write_kv(self: EngineBase, layer: int, k: Tensor, v: Tensor, slots: Tensor):
     self.k[layer].view(-1, self.Hkv, self.Dh)[slots.reshape(-1)] = k.reshape(-1, self.Hkv, self.Dh)
     self.v[layer].view(-1, self.Hkv, self.Dh)[slots.reshape(-1)] = v.reshape(-1, self.Hkv, self.Dh)
 
+# %% ../nbs/06_engine.ipynb #5b4a116d
+@patch
+@torch.no_grad()
+def add_rows(self: EngineBase, x: Tensor, lengths: Tensor, capacity: int) -> Tensor:
+    "Prefill new rows `x (M, P, D)` and append them after the live rows; returns their hidden states `(M, P, D)`."
+    if self.lengths is None or len(self.lengths) == 0: return self.prefill(x, lengths, capacity)
+    old, old_lengths, old_hi = self._cache_state(), self.lengths, self.hi
+    h = self.prefill(x, lengths, max(capacity, self.capacity))
+    self._join_cache(old)
+    self.lengths, self.hi = torch.cat([old_lengths, self.lengths]), max(old_hi, self.hi)
+    return h
+
+@patch
+def _cache_state(self: EngineBase): return self.k, self.v
+
+@patch
+def _join_cache(self: EngineBase, old):
+    "Put the rows of cache `old` (a `_cache_state()`) before the current rows, padding both to one capacity."
+    pad = lambda t, cap: torch.nn.functional.pad(t, (0, 0, 0, 0, 0, cap - t.shape[2]))
+    cap = max(self.capacity, old[0].shape[2])
+    k, v = torch.cat([pad(old[0], cap), pad(self.k, cap)], 1), torch.cat([pad(old[1], cap), pad(self.v, cap)], 1)
+    self._select_cache(torch.arange(len(self.lengths), device=self.lengths.device))    # the engine's own reset
+    self.k, self.v = k, v
+
 # %% ../nbs/06_engine.ipynb #a1ee3483
 FLASHINFER_AVAILABLE: bool = importlib.util.find_spec("flashinfer") is not None
 MLX_AVAILABLE: bool = importlib.util.find_spec("mlx") is not None and importlib.util.find_spec("mlx_lm") is not None
@@ -112,25 +138,31 @@ class Backend:
 BACKENDS = {
     'gpu':        Backend('gpu', 'torch', 'cuda', torch.bfloat16, cuda_graph=True),
     'flashinfer': Backend('flashinfer', 'flashinfer', 'cuda', torch.bfloat16),
-    'cpu':        Backend('cpu', 'torch', 'cpu', torch.float16),
+    'cpu':        Backend('cpu', 'torch', 'cpu', None),                  # None: the fastest this CPU has
     'mlx':        Backend('mlx', 'mlx', 'cpu', torch.float16),
 }
 
 # %% ../nbs/06_engine.ipynb #e77bc651
 DTYPES = {'float32': torch.float32, 'fp32': torch.float32, 'float16': torch.float16, 'fp16': torch.float16,
-          'bfloat16': torch.bfloat16, 'bf16': torch.bfloat16}
+          'bfloat16': torch.bfloat16, 'bf16': torch.bfloat16, 'auto': None}
 
 def parse_dtype(dtype) -> torch.dtype | None:
-    "`'float16'`/`'fp16'`/`torch.float16` → `torch.float16`; None stays None."
+    "`'float16'`/`'fp16'`/`torch.float16` → `torch.float16`; None and `'auto'` → None (the backend's choice)."
     if dtype is None or isinstance(dtype, torch.dtype): return dtype
     if str(dtype).lower() not in DTYPES:
-        raise BackendError(f"Unknown dtype {dtype!r}: use one of float32, float16, bfloat16.")
+        raise BackendError(f"Unknown dtype {dtype!r}: use one of auto, float32, float16, bfloat16.")
     return DTYPES[str(dtype).lower()]
 
 # %% ../nbs/06_engine.ipynb #b3df3031
 def _cpu_bf16_ok() -> bool:
     try: return bool(torch.ones(2, 2, dtype=torch.bfloat16) @ torch.ones(2, 2, dtype=torch.bfloat16) is not None)
     except Exception: return False
+
+def _auto_dtype() -> torch.dtype:
+    "The `cpu` backend's `auto` dtype: the fastest this CPU has; the choice and its reason are printed once."
+    dt, why = auto_cpu_dtype()
+    say_once(f"cpu backend: {why} (--dtype float32|bfloat16 to choose)")
+    return dt
 
 def _engine_override(b: Backend) -> Backend:
     "Apply `CHATTERBOX_FLASH_ENGINE` to a backend row."
@@ -157,6 +189,7 @@ def resolve_backend(backend: str = 'auto', dtype=None) -> Backend:
         raise BackendError("Backend 'mlx' needs mlx and mlx-lm: pip install 'chatterbox-flash[mlx]' "
                            "(on Linux this installs mlx[cpu]).")
     dt = parse_dtype(dtype) or b.dtype
+    if dt is None: dt = _auto_dtype()
     if b.device == 'cpu' and b.engine == 'torch' and dt == torch.bfloat16 and not _cpu_bf16_ok():
         raise BackendError("This CPU cannot run bfloat16 matmuls: use --dtype float16 or float32.")
     if b.engine == 'mlx' and dt == torch.bfloat16:
@@ -164,16 +197,68 @@ def resolve_backend(backend: str = 'auto', dtype=None) -> Backend:
     return Backend(b.name, b.engine, b.device, dt, b.cuda_graph and b.device == 'cuda')
 
 # %% ../nbs/06_engine.ipynb #a6ecab04
-def build_engine(model, backend: str | Backend = 'cpu', **kw) -> Engine:
-    "An engine of `backend` over `model`'s backbone. Extra keywords go to the engine (e.g. `quantize_bits` for mlx)."
+def build_engine(model, backend: str | Backend = 'cpu', quantize: str | None = None, **kw) -> Engine:
+    """An engine of `backend` over `model`'s backbone. `quantize='int8'` (torch CPU, mlx) or `'int4'` (mlx); on the
+    CPU the torch engine first makes the model fast in place (`prepare_for_cpu`). Extra keywords go to the engine."""
     b = backend if isinstance(backend, Backend) else resolve_backend(backend, model.dtype)
+    if quantize not in (None, 'int8', 'int4'):
+        raise BackendError(f"Unknown quantize={quantize!r}: use int8 (cpu, mlx) or int4 (mlx).")
     if b.engine == 'torch':
-        from chatterbox_flash.engine_torch import TorchEngine
+        from chatterbox_flash.engine_torch import TorchEngine, prepare_for_cpu
+        if quantize and b.device != 'cpu':
+            raise BackendError(f"--quantize {quantize} runs on the cpu and mlx backends, not {b.name}.")
+        if b.device == 'cpu': prepare_for_cpu(model, quantize)
         return TorchEngine(model, cuda_graph=b.cuda_graph, **kw)
     if b.engine == 'flashinfer':
         from chatterbox_flash.engine_flashinfer import FlashInferEngine
+        if quantize: raise BackendError(f"--quantize {quantize} runs on the cpu and mlx backends, not flashinfer.")
         return FlashInferEngine(model, cuda_graph=b.cuda_graph, **kw)
     if b.engine == 'mlx':
         from chatterbox_flash.engine_mlx import MLXEngine
-        return MLXEngine(model, **kw)
+        return MLXEngine(model, quantize_bits={None: None, 'int8': 8, 'int4': 4}[quantize], **kw)
     raise BackendError(f"No engine {b.engine!r}.")
+
+# %% ../nbs/06_engine.ipynb #ea9d3511
+class Lockstep:
+    "An `Engine` running `main` and `shadows` — `(model, engine)` pairs — on the same calls; counts equal candidates."
+    def __init__(self, main: tuple, shadows: list, w: float = 1.0):
+        self.main, self.shadows, self.w = main, shadows, w
+        self.same, self.n = [0] * len(shadows), 0
+
+    @property
+    def lengths(self) -> Tensor: return self.main[1].lengths
+
+    @property
+    def forwards(self) -> int: return self.main[1].forwards
+
+    @forwards.setter
+    def forwards(self, v: int): self.main[1].forwards = v
+
+    @property
+    def agreement(self) -> list[float]:
+        "Per shadow: the fraction of candidate tokens equal to the main engine's."
+        return [s / max(self.n, 1) for s in self.same]
+
+    def _cand(self, model, h: Tensor) -> Tensor:
+        from chatterbox_flash.cfg import guided_logprobs
+        lp = model.speech_head(h[:, :-1]).float()                          # hidden i-1 → position i
+        return (guided_logprobs(*lp.chunk(2), self.w) if self.w > 0 else lp).argmax(-1)
+
+    def prefill(self, x: Tensor, lengths: Tensor, capacity: int) -> Tensor:
+        for m, e in self.shadows: e.prefill(x.to(m.dtype), lengths, capacity)
+        return self.main[1].prefill(x, lengths, capacity)
+
+    def block(self, x: Tensor, commit: Tensor | None = None, valid: Tensor | None = None) -> Tensor:
+        h = self.main[1].block(x, commit, valid)
+        c = self._cand(self.main[0], h)
+        for i, (m, e) in enumerate(self.shadows):
+            self.same[i] += int((self._cand(m, e.block(x.to(m.dtype), commit, valid)) == c).sum())
+        self.n += c.numel()
+        return h
+
+    def select(self, index: Tensor) -> None:
+        for _, e in (self.main, *self.shadows): e.select(index)
+
+    def add_rows(self, x: Tensor, lengths: Tensor, capacity: int) -> Tensor:
+        for m, e in self.shadows: e.add_rows(x.to(m.dtype), lengths, capacity)
+        return self.main[1].add_rows(x, lengths, capacity)

@@ -108,3 +108,13 @@ def _select_cache(self: FlashInferEngine, index: Tensor):
     EngineBase._select_cache(self, index)
     self.lengths_host = [self.lengths_host[i] for i in index.tolist()]
     self._plan_key = None
+
+# %% ../nbs/14_engine_flashinfer.ipynb #b60560b0
+@patch
+def _cache_state(self: FlashInferEngine): return self.k, self.v, self.lengths_host
+
+@patch
+def _join_cache(self: FlashInferEngine, old):
+    new_hosts = self.lengths_host
+    EngineBase._join_cache(self, old[:2])
+    self.lengths_host, self._plan_key = old[2] + new_hosts, None

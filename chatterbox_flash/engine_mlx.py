@@ -130,7 +130,7 @@ class MLXEngine(EngineBase):
     """KV-cached LLaMA backbone of a `ChatterboxFlashT3` on MLX (Metal on macOS, CPU on Linux). Implements `Engine`.
 
     ```python
-    eng = MLXEngine(t3, quantize_bits=8)           # or build_engine(t3, 'mlx', quantize_bits=8)
+    eng = MLXEngine(t3, quantize_bits=8)           # or build_engine(t3, 'mlx', quantize='int8')
     tokens = t3.generate(t3_cond=cond, text_tokens=text, engine=eng)
     ```"""
     def __init__(self, model, quantize_bits: int | None = None, group_size: int | None = None):
@@ -182,4 +182,13 @@ def _alloc(self: MLXEngine, N: int, capacity: int, like: Tensor):
 def _select_cache(self: MLXEngine, index: Tensor):
     i = to_mx(index).astype(mx.int32)
     self.k, self.v = [k[i] for k in self.k], [v[i] for v in self.v]
+    mx.eval(self.k, self.v)
+
+@patch
+def _join_cache(self: MLXEngine, old):
+    "Rows joining a running batch (`add_rows`): the rows of cache `old` first, both padded to one capacity."
+    cap = max(self.capacity, old[0][0].shape[2])
+    pad = lambda a: mx.pad(a, [(0, 0), (0, 0), (0, cap - a.shape[2]), (0, 0)])
+    self.k = [mx.concatenate([pad(a), pad(b)], 0) for a, b in zip(old[0], self.k)]
+    self.v = [mx.concatenate([pad(a), pad(b)], 0) for a, b in zip(old[1], self.v)]
     mx.eval(self.k, self.v)

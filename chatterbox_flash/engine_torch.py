@@ -9,9 +9,11 @@ from torch import Tensor
 from transformers.models.llama.modeling_llama import apply_rotary_pos_emb
 from fastcore.basics import patch
 from .engine import EngineBase
+from .errors import BackendError
 
 # %% auto #0
-__all__ = ['TorchEngine']
+__all__ = ['QUANTIZE', 'TorchEngine', 'mkldnn_bf16_ok', 'PackedLinear', 'pack_linears', 'int8_kernels_ok', 'Int8Linear',
+           'quantize_linears', 'prepare_for_cpu']
 
 # %% ../nbs/07_engine_torch.ipynb #24224952
 class TorchEngine(EngineBase):
@@ -20,6 +22,7 @@ class TorchEngine(EngineBase):
         super().__init__(model.tfmr.config)
         self.tfmr = model.tfmr
         self.cuda_graph = cuda_graph and model.device.type == 'cuda'
+        self.packed = getattr(model.tfmr.layers[0].mlp.gate_proj, 'fuses_post', False)   # CPU fast path (below)
         self._graphs: dict = {}
 
     def _run(self, x: Tensor, pos: Tensor, mask: Tensor, S: int) -> Tensor:
@@ -28,16 +31,37 @@ class TorchEngine(EngineBase):
         cos, sin = self.tfmr.rotary_emb(x, pos)
         slots = self.slots(pos)
         for i, layer in enumerate(self.tfmr.layers):
-            a, h = layer.self_attn, layer.input_layernorm(x)
-            q = a.q_proj(h).view(N, L, self.H, self.Dh).transpose(1, 2)
-            k = a.k_proj(h).view(N, L, self.Hkv, self.Dh).transpose(1, 2)
+            a, h = layer.self_attn, self._norm(layer.input_layernorm, x)
+            q, k, v = self._proj(h, a.q_proj, a.k_proj, a.v_proj)
+            q, k = q.view(N, L, self.H, self.Dh).transpose(1, 2), k.view(N, L, self.Hkv, self.Dh).transpose(1, 2)
             q, k = apply_rotary_pos_emb(q, k, cos, sin)
-            self.write_kv(i, k.transpose(1, 2), a.v_proj(h), slots)
+            self.write_kv(i, k.transpose(1, 2), v, slots)
             o = F.scaled_dot_product_attention(q, self.k[i][:, :S].transpose(1, 2), self.v[i][:, :S].transpose(1, 2),
                                                attn_mask=mask, enable_gqa=self.H != self.Hkv)
             x = x + a.o_proj(o.transpose(1, 2).reshape(N, L, -1))
-            x = x + layer.mlp(layer.post_attention_layernorm(x))
-        return self.tfmr.norm(x)
+            x = x + self._mlp(layer.mlp, self._norm(layer.post_attention_layernorm, x))
+        return self._norm(self.tfmr.norm, x)
+
+# %% ../nbs/07_engine_torch.ipynb #be07408c
+@patch
+def _norm(self: TorchEngine, norm, x: Tensor) -> Tensor:
+    "RMSNorm: the module's own (exactly the reference's), or one fused op on the packed bfloat16 path."
+    if not self.packed: return norm(x)
+    return F.rms_norm(x, x.shape[-1:], norm.weight, norm.variance_epsilon)
+
+@patch
+def _proj(self: TorchEngine, h: Tensor, *lins, post: tuple = ()) -> list[Tensor]:
+    "Linear layers `lins` on one input `h` (fast path: fused `post` ops; int8 quantizes `h` once for all of them)."
+    if not self.packed: return [lin(h) for lin in lins]
+    hq = lins[0].quantize_input(h) if hasattr(lins[0], 'quantize_input') else None
+    return [lin(h, p, hq) for lin, p in zip(lins, post or ('none',) * len(lins))]
+
+@patch
+def _mlp(self: TorchEngine, mlp, h: Tensor) -> Tensor:
+    "SwiGLU MLP: the module's own, or with SiLU fused into the packed gate projection."
+    if not self.packed: return mlp(h)
+    g, u = self._proj(h, mlp.gate_proj, mlp.up_proj, post=('swish', 'none'))
+    return mlp.down_proj(g * u)
 
 # %% ../nbs/07_engine_torch.ipynb #20816536
 @patch
@@ -89,3 +113,121 @@ def _alloc(self: TorchEngine, N: int, capacity: int, like: Tensor):
 def _select_cache(self: TorchEngine, index: Tensor):
     EngineBase._select_cache(self, index)
     self._graphs.clear()
+
+# %% ../nbs/07_engine_torch.ipynb #157f1d04
+def mkldnn_bf16_ok() -> bool:
+    "Whether oneDNN's bfloat16 linear (and weight packing) is available on this CPU."
+    try: return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError): return False
+
+# %% ../nbs/07_engine_torch.ipynb #a26f0d62
+class PackedLinear(torch.nn.Module):
+    "An `nn.Linear` whose bfloat16 weight is packed once in oneDNN's blocked layout (CPU): same math, no repacking."
+    fuses_post = True                  # forward takes `post=`: the engine's fast path uses it
+    def __init__(self, lin: torch.nn.Linear, batch_hint: int = 32):
+        super().__init__()
+        self.in_features, self.out_features = lin.in_features, lin.out_features
+        self.weight = torch.nn.Parameter(torch.ops.mkldnn._reorder_linear_weight(lin.weight.detach(), batch_hint),
+                                         requires_grad=False)
+        self.bias = None if lin.bias is None else torch.nn.Parameter(lin.bias.detach(), requires_grad=False)
+
+    def forward(self, x: Tensor, post: str = "none", xq=None) -> Tensor:
+        "`linear(x)`, optionally followed by a fused elementwise `post` op (oneDNN post-op, e.g. `'swish'` = SiLU)."
+        y = torch.ops.mkldnn._linear_pointwise(x.reshape(-1, self.in_features), self.weight, self.bias, post, [], "")
+        return y.view(*x.shape[:-1], self.out_features)
+
+# %% ../nbs/07_engine_torch.ipynb #509597d8
+def _swap_linears(module: torch.nn.Module, make) -> int:
+    "Replace every CPU `nn.Linear` under `module` by `make(linear)`, in place; returns how many."
+    n = 0
+    for name, child in module.named_children():
+        if isinstance(child, torch.nn.Linear) and not child.weight.is_cuda:
+            setattr(module, name, make(child))
+            n += 1
+        else: n += _swap_linears(child, make)
+    return n
+
+def pack_linears(module: torch.nn.Module) -> int:
+    "Replace every bfloat16 `nn.Linear` in `module` (in place) by a `PackedLinear`; returns how many. CPU only."
+    if next(module.parameters()).dtype != torch.bfloat16: return 0
+    return _swap_linears(module, PackedLinear)
+
+# %% ../nbs/07_engine_torch.ipynb #dc363558
+def int8_kernels_ok() -> bool:
+    "Whether torch's oneDNN int8 linear kernels (`torch.ops.onednn.qlinear_*`) run on this CPU."
+    try:
+        w = torch.ops.onednn.qlinear_prepack(torch.ones(8, 8, dtype=torch.int8), [2, 8])
+        torch.ops.onednn.qlinear_pointwise(torch.ones(2, 8, dtype=torch.int8), 1.0, 0, w, torch.ones(8),
+                                           torch.zeros(8, dtype=torch.int64), None, 1.0, 0, torch.float32, 'none',
+                                           [None], '')
+        return True
+    except (AttributeError, RuntimeError, NotImplementedError): return False
+
+# %% ../nbs/07_engine_torch.ipynb #72745d6f
+class Int8Linear(torch.nn.Module):
+    "An `nn.Linear` with int8 weights (per output channel) and dynamically quantized int8 activations (per token)."
+    fuses_post = True
+    def __init__(self, lin: torch.nn.Linear, batch_hint: int = 32):
+        super().__init__()
+        self.in_features, self.out_features = lin.in_features, lin.out_features
+        w = lin.weight.detach().float()
+        scale = w.abs().amax(1).clamp_min(1e-12) / 127
+        self.register_buffer('w_scale', scale)
+        self.register_buffer('w_zero', torch.zeros(len(scale), dtype=torch.int64))
+        self.register_buffer('weight', torch.ops.onednn.qlinear_prepack(
+            torch.round(w / scale[:, None]).clamp(-127, 127).to(torch.int8), [batch_hint, self.in_features]))
+        self.bias = None if lin.bias is None else torch.nn.Parameter(lin.bias.detach(), requires_grad=False)
+
+    def quantize_input(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        "`x` as int8 rows and one float32 scale per row (share it between layers that read the same `x`)."
+        x2 = x.reshape(-1, self.in_features)
+        s = x2.abs().amax(-1, keepdim=True).float().clamp_min(1e-8) / 127       # float32: no overflow past 127
+        return torch.round(x2 / s).clamp_(-127, 127).to(torch.int8), s
+
+    def forward(self, x: Tensor, post: str = "none", xq=None) -> Tensor:
+        "`linear(x)` through int8 (`xq`: `x` already quantized), optionally followed by `post='swish'` (SiLU)."
+        xq, s = xq or self.quantize_input(x)
+        y = torch.ops.onednn.qlinear_pointwise(xq, 1.0, 0, self.weight, self.w_scale, self.w_zero, None, 1.0, 0,
+                                               torch.float32, 'none', [None], '').mul_(s).to(x.dtype)
+        if self.bias is not None: y = y + self.bias
+        if post == 'swish': y = F.silu(y)
+        return y.view(*x.shape[:-1], self.out_features)
+
+# %% ../nbs/07_engine_torch.ipynb #529b3172
+QUANTIZE = ('int8', 'int4')          # `--quantize`: the torch engine runs int8; the MLX engine int8 and int4
+
+def quantize_linears(module: torch.nn.Module, quantize: str = 'int8') -> int:
+    "Quantize `module`'s linear layers in place: int8 weights, dynamic int8 activations. Returns how many."
+    if quantize != 'int8':
+        raise BackendError(f"--quantize {quantize} is not available on the torch engine: use --quantize int8, or "
+                           "--backend mlx for int4.")
+    if int8_kernels_ok(): return _swap_linears(module, Int8Linear)
+    try: from torchao.quantization import quantize_, Int8DynamicActivationInt8WeightConfig
+    except ImportError:
+        raise BackendError("--quantize int8 on this CPU needs torchao: pip install 'chatterbox-flash[int8]' (or pip "
+                           "install torchao).") from None
+    if next(module.parameters()).dtype != torch.float32:
+        raise BackendError("--quantize int8 through torchao runs on a float32 model: add --dtype float32.")
+    n = sum(isinstance(m, torch.nn.Linear) for m in module.modules())
+    quantize_(module, Int8DynamicActivationInt8WeightConfig())
+    return n
+
+# %% ../nbs/07_engine_torch.ipynb #9ffb841c
+def prepare_for_cpu(model, quantize: str | None = None) -> str:
+    "Make `model`'s backbone fast on the CPU, in place: int8 if `quantize`, packed weights if bfloat16. Says which."
+    if getattr(model, '_cpu_prepared', None) is not None:
+        if model._cpu_prepared != (quantize or 'packed'):
+            raise BackendError(f"This model was already prepared as {model._cpu_prepared}: load it again for "
+                               f"--quantize {quantize}.")
+        return model._cpu_prepared
+    packs = model.speech_head.weight.dtype == torch.bfloat16 and mkldnn_bf16_ok()
+    if quantize: quantize_linears(model.tfmr, quantize)
+    elif packs: pack_linears(model.tfmr)
+    else: return 'plain'
+    if packs and isinstance(model.speech_head, torch.nn.Linear): model.speech_head = PackedLinear(model.speech_head)
+    what = quantize or 'packed'
+    model._cpu_prepared = what
+    if hasattr(model, 'block_prior'):             # ours (chatterbox's own T3 has no block prior)
+        model._priors.clear()
+        model.block_prior()
+    return what

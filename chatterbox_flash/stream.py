@@ -4,7 +4,8 @@
 
 # %% ../nbs/12_stream.ipynb #ba5e36b2
 from __future__ import annotations
-import contextlib, sys, warnings
+import contextlib, itertools, sys, time
+from fastcore.basics import patch
 import numpy as np, torch
 from torch import Tensor
 from .env import setup_chatterbox
@@ -16,14 +17,16 @@ from .config import DecodeConfig
 from .decode import DecodeStats, speech_budget, trim, iter_generate
 
 # %% auto #0
-__all__ = ['MEL_PER_TOKEN', 'HOP', 'HIFT_MARGIN', 'F0_RF', 'StreamVocoder', 'crossfade_stream', 'stream_text', 'stream_timeline',
-           'plot_stream_timeline']
+__all__ = ['MEL_PER_TOKEN', 'HOP', 'HIFT_MARGIN', 'F0_RF', 'WINDOW', 'PROMPT', 'WM_CONTEXT', 'StreamVocoder', 'crossfade_stream',
+           'snr_db', 'watermark_stream', 'stream_text', 'stream_timeline', 'plot_stream_timeline']
 
 # %% ../nbs/12_stream.ipynb #1c9bb998
 MEL_PER_TOKEN = 2          # S3Gen: 25 speech tokens/s -> 50 mel frames/s
 HOP = 480                  # HiFT: samples per mel frame at 24 kHz
 HIFT_MARGIN = 16           # mel frames of HiFT left context, and held back on the right (f0 ±5 + generator ±11)
 F0_RF = 5                  # receptive field (frames, each side) of HiFT's f0 predictor (5 convs, kernel 3)
+WINDOW = 16                # committed codec tokens of flow context per chunk (0.64 s); chosen from the sweep below
+PROMPT = 16                # tokens of the reference prompt each streamed flow call keeps (its last 0.64 s)
 
 @contextlib.contextmanager
 def _stdout_to_stderr():
@@ -34,74 +37,107 @@ def _fork_rng(device):
     d = torch.device(device)
     return torch.random.fork_rng(devices=[d.index or 0] if d.type == 'cuda' else [])
 
+# %% ../nbs/12_stream.ipynb #7b9f71bc
 class StreamVocoder:
     """S3Gen (flow + HiFT) run incrementally on a growing token sequence, with noise fixed for `max_tokens` tokens.
+    Each flow call sees the new tokens plus `window` committed tokens before them and the last `prompt` tokens of the
+    reference (`window=None`: all tokens so far and the whole reference, as the one-shot vocoder does).
 
     ```python
     voc = StreamVocoder(tts.s3gen, conds.gen, max_tokens=48, seed=0)
     a = voc.push(tokens[:16]); b = voc.push(tokens[:32]); c = voc.push(tokens[:48], final=True)
     ```"""
     def __init__(self, s3gen, ref_dict: dict, max_tokens: int, n_cfm_timesteps: int = 2, seed: int = 0,
-                 margin: int = HIFT_MARGIN):
+                 margin: int = HIFT_MARGIN, window: int | None = WINDOW, prompt: int | None = PROMPT):
         self.s3gen, self.ref, self.nfe, self.seed, self.margin = s3gen, ref_dict, n_cfm_timesteps, seed, margin
-        self.lookahead = s3gen.flow.pre_lookahead_len                      # 3 tokens
+        self.window, self.lookahead = window, s3gen.flow.pre_lookahead_len          # look-ahead: 3 tokens
         dev, dt = s3gen.device, s3gen.dtype
         self.P, self.max_frames = ref_dict['prompt_feat'].shape[1], MEL_PER_TOKEN * max_tokens
+        self.R = self.P // 2 if prompt is None or window is None else min(prompt, self.P // 2)   # reference tokens kept
         g = torch.Generator().manual_seed(seed)                             # drawn on the CPU: the same on every device
         self.noise = torch.randn(1, self.P + self.max_frames, 80, generator=g).transpose(1, 2).to(dev, dt)
         self.mel = torch.zeros(1, 80, 0, device=dev, dtype=dt)              # frozen mel frames so far
         self.f0 = torch.zeros(1, self.max_frames, device=dev, dtype=dt)      # f0 of the frozen frames (zero beyond)
         self.done = 0                                                        # mel frames already turned into audio
-        self.flow_calls = 0
+        self.flow_calls, self.flow_tokens, self.push_s = 0, [], []           # calls, tokens each saw, seconds per push
 
-    @torch.inference_mode()
-    def flow(self, tokens: Tensor) -> Tensor:
-        "Mel `(1, 80, 2n)` of all `n` tokens so far (`finalize=True`), with the fixed noise."
-        n = len(tokens)
-        if n > self.max_frames // MEL_PER_TOKEN: raise ValueError(f"{n} tokens > max_tokens={self.max_frames // 2}")
-        self.flow_calls += 1
-        with _stdout_to_stderr():
-            mel = self.s3gen(tokens[None].to(self.s3gen.device), ref_wav=None, ref_sr=None, ref_dict=self.ref,
-                             finalize=True, skip_vocoder=True, n_cfm_timesteps=self.nfe,
-                             noised_mels=self.noise[..., : self.P + MEL_PER_TOKEN * n])
-        return mel.to(self.s3gen.dtype)
+# %% ../nbs/12_stream.ipynb #b3acf36c
+def _prompt(self: StreamVocoder, tokens: Tensor, c0: int, start: int) -> dict:
+    "The flow's prompt: the last `prompt` tokens of the reference, then `tokens[c0:start]`, each with their mel."
+    ref, R = self.ref, self.R
+    tok, feat = ref['prompt_token'][:, self.P // 2 - R:], ref['prompt_feat'][:, self.P - 2 * R:]
+    if start > c0:
+        tok = torch.cat([tok, tokens[c0:start][None].to(tok)], 1)
+        feat = torch.cat([feat, self.mel[..., 2 * c0: 2 * start].transpose(1, 2).to(feat)], 1)
+    return dict(ref, prompt_token=tok, prompt_token_len=torch.tensor([tok.shape[1]], device=tok.device),
+                prompt_feat=feat, prompt_feat_len=None)
 
-    def push_mel(self, tokens: Tensor, final: bool = False):
-        "Run the flow on the tokens so far and freeze the new mel frames (all but the look-ahead ones unless `final`)."
-        n, have = len(tokens), self.mel.shape[-1]
-        upto = MEL_PER_TOKEN * (n if final else max(n - self.lookahead, 0))
-        if upto > have: self.mel = torch.cat([self.mel, self.flow(tokens)[..., have:upto]], -1)
+@patch
+@torch.inference_mode()
+def flow(self: StreamVocoder, tokens: Tensor, start: int = 0) -> Tensor:
+    "Mel `(1, 80, 2·(n - start))` of `tokens[start:]` (`finalize=True`), with the fixed noise; see above."
+    n = len(tokens)
+    if n > self.max_frames // MEL_PER_TOKEN: raise ValueError(f"{n} tokens > max_tokens={self.max_frames // 2}")
+    if self.window is None: c0 = first = 0                                  # all tokens so far, as tokens
+    else: c0, first = max(0, start - self.window), start                    # a window of them, as prompt
+    self.flow_calls += 1
+    self.flow_tokens.append(n - c0 + self.R)
+    noise = torch.cat([self.noise[..., self.P - 2 * self.R: self.P],
+                       self.noise[..., self.P + 2 * c0: self.P + MEL_PER_TOKEN * n]], -1)
+    with _stdout_to_stderr():
+        mel = self.s3gen(tokens[first:][None].to(self.s3gen.device), ref_wav=None, ref_sr=None,
+                         ref_dict=_prompt(self, tokens, c0, first), finalize=True, skip_vocoder=True,
+                         n_cfm_timesteps=self.nfe, noised_mels=noise)
+    return mel.to(self.s3gen.dtype)[..., MEL_PER_TOKEN * (start - first):]
 
-    @torch.inference_mode()
-    def source(self) -> Tensor:
-        "HiFT's excitation `(1, 1, max_frames·480)` from the f0 so far: fixed seed and length, never changed behind us."
-        hift = self.s3gen.mel2wav
-        with _fork_rng(self.f0.device):
-            torch.manual_seed(self.seed)
-            s, _, _ = hift.m_source(hift.f0_upsamp(self.f0[:, None]).transpose(1, 2))
-        return s.transpose(1, 2)
+# %% ../nbs/12_stream.ipynb #7ce2b7e2
+@patch
+def push_mel(self: StreamVocoder, tokens: Tensor, final: bool = False):
+    "Run the flow on the new tokens and freeze their mel frames (all but the look-ahead ones unless `final`)."
+    n, have = len(tokens), self.mel.shape[-1]
+    upto = MEL_PER_TOKEN * (n if final else max(n - self.lookahead, 0))
+    if upto > have: self.mel = torch.cat([self.mel, self.flow(tokens, have // MEL_PER_TOKEN)[..., : upto - have]], -1)
 
-    @torch.inference_mode()
-    def hift_step(self, final: bool = False) -> Tensor:
-        "Vocode the frozen mel not yet turned into audio (all but the last `margin` frames unless `final`)."
-        w1 = self.mel.shape[-1]
-        emit = w1 if final else w1 - self.margin
-        if emit <= self.done: return torch.zeros(0)
-        w0, hift = max(0, self.done - self.margin), self.s3gen.mel2wav
-        k = 0 if w0 == 0 else F0_RF                                          # f0 of the first frames lacks left context
-        self.f0[:, w0 + k: w1] = hift.f0_predictor(self.mel[..., w0:w1])[:, k:]
-        wav, _ = self.s3gen.hift_inference(self.mel[..., w0:w1], self.source()[..., w0 * HOP: w1 * HOP])
-        out = wav[0, (self.done - w0) * HOP: (emit - w0) * HOP].float()
-        if self.done == 0:                                                   # chatterbox's fade-in of the first 40 ms
-            tf = self.s3gen.trim_fade.to(out)[: len(out)]
-            out[: len(tf)] *= tf
-        self.done = emit
-        return out.cpu()
+# %% ../nbs/12_stream.ipynb #9b4a6de8
+@patch
+@torch.inference_mode()
+def source(self: StreamVocoder) -> Tensor:
+    "HiFT's excitation `(1, 1, max_frames·480)` from the f0 so far: fixed seed and length, never changed behind us."
+    hift = self.s3gen.mel2wav
+    with _fork_rng(self.f0.device):
+        torch.manual_seed(self.seed)
+        s, _, _ = hift.m_source(hift.f0_upsamp(self.f0[:, None]).transpose(1, 2))
+    return s.transpose(1, 2)
 
-    def push(self, tokens: Tensor, final: bool = False) -> Tensor:
-        "All codec tokens so far (1-D) -> the new audio samples (1-D float32, CPU; may be empty)."
-        self.push_mel(tokens, final)
-        return self.hift_step(final)
+# %% ../nbs/12_stream.ipynb #570f8845
+@patch
+@torch.inference_mode()
+def hift_step(self: StreamVocoder, final: bool = False, flush: bool = False) -> Tensor:
+    "Vocode the frozen mel not yet turned into audio (all but the last `margin` frames unless `final` or `flush`)."
+    w1 = self.mel.shape[-1]
+    emit = w1 if final or flush else w1 - self.margin
+    if emit <= self.done: return torch.zeros(0)
+    w0, hift = max(0, self.done - self.margin), self.s3gen.mel2wav
+    k = 0 if w0 == 0 else F0_RF                                          # f0 of the first frames lacks left context
+    self.f0[:, w0 + k: w1] = hift.f0_predictor(self.mel[..., w0:w1])[:, k:]
+    wav, _ = self.s3gen.hift_inference(self.mel[..., w0:w1], self.source()[..., w0 * HOP: w1 * HOP])
+    out = wav[0, (self.done - w0) * HOP: (emit - w0) * HOP].float()
+    if self.done == 0:                                                   # chatterbox's fade-in of the first 40 ms
+        tf = self.s3gen.trim_fade.to(out)[: len(out)]
+        out[: len(tf)] *= tf
+    self.done = emit
+    return out.cpu()
+
+# %% ../nbs/12_stream.ipynb #0ecc6c6f
+@patch
+def push(self: StreamVocoder, tokens: Tensor, final: bool = False, flush: bool = False) -> Tensor:
+    """All codec tokens so far (1-D) -> the new audio samples (1-D float32, CPU; may be empty). Timed in `push_s`.
+    `flush`: vocode up to the last frozen frame now, without HiFT's right context (the stream's first chunk)."""
+    t0 = time.perf_counter()
+    self.push_mel(tokens, final)
+    out = self.hift_step(final, flush)
+    self.push_s.append(time.perf_counter() - t0)
+    return out
 
 # %% ../nbs/12_stream.ipynb #2b655fd2
 def crossfade_stream(pieces: list, sr: int, fade_ms: float = 20.):
@@ -132,28 +168,60 @@ def crossfade_stream(pieces: list, sr: int, fade_ms: float = 20.):
             if len(buf): yield buf
         else: tail = buf
 
+
+
+# %% ../nbs/12_stream.ipynb #9cf43322
+def snr_db(ref: np.ndarray, x: np.ndarray) -> float:
+    "Signal-to-noise ratio of `x` against `ref`, in dB (`inf` when they are equal)."
+    err = float(((np.asarray(ref, np.float64) - x) ** 2).sum())
+    return float('inf') if err == 0 else float(10 * np.log10((np.asarray(ref, np.float64) ** 2).sum() / err))
+
+# %% ../nbs/12_stream.ipynb #08bbc056
+WM_CONTEXT = 2400          # samples (0.1 s) of audio on each side of a piece being watermarked
+
+def watermark_stream(chunks, apply, context: int = WM_CONTEXT):
+    """Watermark a stream of 1-D float32 chunks as it flows; `apply(audio) -> audio` marks a whole signal (Perth).
+
+    ```python
+    marked = watermark_stream(chunks, lambda a: wm.apply_watermark(a, sample_rate=24000))
+    ```"""
+    raw, start, done = np.zeros(0, np.float32), 0, 0        # unmarked audio from sample `start` on; `done` emitted
+    for c in itertools.chain(chunks, [None]):                # None: the end
+        if c is not None: raw = np.concatenate([raw, np.asarray(c, np.float32)])
+        upto = start + len(raw) - (0 if c is None else context)
+        if upto <= done: continue
+        y = np.asarray(apply(raw), np.float32)
+        y = np.pad(y, (0, max(0, len(raw) - len(y))))       # resampling may shorten it by a sample
+        yield y[done - start: upto - start]
+        done = upto
+        cut = max(0, done - context) - start
+        raw, start = raw[cut:], start + cut
+
 # %% ../nbs/12_stream.ipynb #6ce7c47e
 def _stream_piece(tts, ids: Tensor, conds, engine, cfg: DecodeConfig, chunk_blocks: int, cap: int | None,
-                  n_cfm_timesteps: int, seed: int, generator):
-    "Audio chunks of one text chunk: vocode the tokens so far every `chunk_blocks` blocks, finalise on the last."
-    voc = tts.last_vocoder = StreamVocoder(tts.s3gen, conds.gen, speech_budget(ids.numel(), cap), n_cfm_timesteps, seed)
+                  n_cfm_timesteps: int, seed: int, window: int | None, generator):
+    "Audio chunks of one text chunk: after the first block, then every `chunk_blocks` blocks, and at the end."
+    voc = tts.last_vocoder = StreamVocoder(tts.s3gen, conds.gen, speech_budget(ids.numel(), cap), n_cfm_timesteps, seed,
+                                           window=window)
     for k, c in enumerate(iter_generate(tts.t3, t3_cond=conds.t3, text_tokens=ids, total_speech_len=cap, engine=engine,
                                         stats=tts.last_stats, cfg=cfg, generator=generator), 1):
         done = bool(c.done[0])
-        if k % chunk_blocks and not done: continue
-        wav = voc.push(trim(c.out[0, : int(c.n_out[0])]), final=done)
-        if len(wav): yield wav.numpy()
+        if (k - 1) % chunk_blocks and not done: continue
+        with tts.vocoder_precision(): wav = voc.push(trim(c.out[0, : int(c.n_out[0])]), final=done, flush=k == 1)
+        if len(wav): yield wav.float().numpy()
 
 def stream_text(tts, pieces: list[Tensor], conds, engine, cfg: DecodeConfig, chunk_blocks: int = 1,
-                cap: int | None = None, n_cfm_timesteps: int = 2, vocoder_seed: int | None = None, generator=None):
+                cap: int | None = None, n_cfm_timesteps: int = 2, vocoder_seed: int | None = None,
+                window: int | None = WINDOW, generator=None):
     """The audio stream of a text's token chunks `pieces` (`tts.text_chunks(text)`) in the voice `conds`: a lazy
-    generator of 1-D float32 chunks. `tts.last_vocoder` is the `StreamVocoder` of the latest text chunk."""
-    if tts.watermark: warnings.warn("generate_stream output is not watermarked (the Perth watermark needs the whole "
-                                    "utterance); use generate() for watermarked audio.", stacklevel=3)
+    generator of 1-D float32 chunks, watermarked when `tts.watermark`. `tts.last_vocoder` is the `StreamVocoder` of
+    the latest text chunk; `window`: its flow context in tokens."""
     seed = int(torch.randint(0, 2**31 - 1, ())) if vocoder_seed is None else vocoder_seed
     tts.last_stats = DecodeStats()
-    args = (conds, engine, cfg, chunk_blocks, cap, n_cfm_timesteps, seed, generator)
-    return crossfade_stream([_stream_piece(tts, ids, *args) for ids in pieces], tts.sr)   # generators: lazy
+    args = (conds, engine, cfg, chunk_blocks, cap, n_cfm_timesteps, seed, window, generator)
+    out = crossfade_stream([_stream_piece(tts, ids, *args) for ids in pieces], tts.sr)   # generators: lazy
+    if not tts.watermark: return out
+    return watermark_stream(out, lambda a: tts.apply_watermark(torch.from_numpy(a)[None])[0].numpy())
 
 # %% ../nbs/12_stream.ipynb #acbb9727
 def stream_timeline(chunk_lens: list[int], ready: list[float], sr: int = 24000) -> dict:
@@ -168,6 +236,7 @@ def stream_timeline(chunk_lens: list[int], ready: list[float], sr: int = 24000) 
     return dict(ttfa_s=ready[0], total_s=ready[-1], audio_s=sum(chunk_lens) / sr, starts_s=starts.tolist(),
                 buffer_s=float(max(late.max(), 0)))
 
+# %% ../nbs/12_stream.ipynb #21675a23
 def plot_stream_timeline(chunk_lens: list[int], ready: list[float], sr: int = 24000, ax=None):
     "Step plot of chunk arrival (wall clock) against audio position, with the real-time playback line."
     import matplotlib.pyplot as plt
@@ -184,3 +253,5 @@ def plot_stream_timeline(chunk_lens: list[int], ready: list[float], sr: int = 24
     ax.legend(fontsize=7)
     ax.set_title(f"time to first audio {tl['ttfa_s']:.2f} s, all audio {tl['total_s']:.2f} s", fontsize=9)
     return ax
+
+

@@ -70,6 +70,14 @@ def _load_module(module: torch.nn.Module, path: Path, strict: bool, ignore: tupl
                               f"{unexpected[:5]}; the checkpoint is incomplete or from another model.")
     return module
 
+# %% ../nbs/10_tts.ipynb #1c73c88d
+def _istft_in_float(s3gen):
+    "Make S3Gen's HiFT run its inverse STFT on float32 inputs (under bfloat16 autocast its inputs would be bfloat16)."
+    hift = s3gen.mel2wav
+    cls_istft = type(hift)._istft
+    hift._istft = lambda x, p: cls_istft(hift, x.float(), p.float())
+    return s3gen
+
 # %% ../nbs/10_tts.ipynb #5726ce07
 class ChatterboxFlashTTS:
     """Zero-shot TTS with Chatterbox's voice and a block-diffusion speech-token decoder.
@@ -105,7 +113,7 @@ class ChatterboxFlashTTS:
         except Exception as e:
             raise CheckpointError(f"{d / 'tokenizer.json'} is not a valid EnTokenizer file ({e}).") from None
         conds = Conditionals.load(d / "conds.pt").to(b.device) if (d / "conds.pt").exists() else None
-        return cls(t3, s3gen.to(b.device).eval(), ve.to(b.device).eval(), tok, b, conds, watermark)
+        return cls(t3, _istft_in_float(s3gen.to(b.device).eval()), ve.to(b.device).eval(), tok, b, conds, watermark)
 
 # %% ../nbs/10_tts.ipynb #0eedee64
 @patch(cls_method=True)
@@ -163,30 +171,41 @@ def text_chunks(self: ChatterboxFlashTTS, text: str) -> list[Tensor]:
 
 # %% ../nbs/10_tts.ipynb #ff64d911
 @patch
-def engine_for(self: ChatterboxFlashTTS, backend: str | None = None, dtype=None, quantize_bits: int | None = None):
-    "The engine for `backend` (default: the one loaded), moving T3 to its device/dtype when needed."
+def engine_for(self: ChatterboxFlashTTS, backend: str | None = None, dtype=None, quantize: str | None = None):
+    """The engine for `backend` (default: the one loaded), moving T3 to its device/dtype when needed; `quantize`:
+    `'int8'` (cpu, mlx) or `'int4'` (mlx)."""
     b = self.backend if backend is None and dtype is None else \
         resolve_backend(backend or self.backend.name, dtype or (None if backend else self.backend.dtype))
-    if quantize_bits is not None and b.engine != 'mlx':
-        raise BackendError(f"--quantize_bits works only with --backend mlx (got {b.name}).")
     if (b.device, b.dtype) != (str(self.t3.device.type), self.t3.dtype):
+        if getattr(self.t3, '_cpu_prepared', None):
+            raise BackendError(f"T3 was prepared for {self.backend.name} ({self.t3._cpu_prepared}): load the model "
+                               f"again for backend {b.name} / {b.dtype}.")
         self.t3 = self.t3.to(device=b.device, dtype=b.dtype)
         self.t3.block_prior()
         self._engines.clear()
     self.backend = b
-    key = (b, quantize_bits)
-    if key not in self._engines:
-        self._engines[key] = build_engine(self.t3, b, **({'quantize_bits': quantize_bits} if quantize_bits else {}))
+    key = (b, quantize)
+    if key not in self._engines: self._engines[key] = build_engine(self.t3, b, quantize=quantize)
     return self._engines[key]
 
 # %% ../nbs/10_tts.ipynb #f2c6dffa
+@patch
+def vocoder_precision(self: ChatterboxFlashTTS):
+    "Context for vocoder calls: bfloat16 autocast where the backend runs bfloat16 on the CPU, else nothing."
+    import contextlib
+    if self.backend.device == 'cpu' and self.backend.dtype == torch.bfloat16:
+        return torch.autocast('cpu', dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+# %% ../nbs/10_tts.ipynb #4a3f17d0
 @patch
 @torch.no_grad()
 def vocode(self: ChatterboxFlashTTS, tokens: Tensor, conds: Conditionals, n_cfm_timesteps: int = 2) -> Tensor:
     "S3Gen (meanflow) on one row of speech tokens (trimmed at EOS, ids ≥ 6561 dropped) → `(1, T)` float32 audio."
     t = trim(tokens).to(self.s3gen.device)
     if len(t) == 0: return torch.zeros(1, 0)
-    wav, _ = self.s3gen.inference(speech_tokens=t, ref_dict=conds.gen, n_cfm_timesteps=n_cfm_timesteps)
+    with self.vocoder_precision():
+        wav, _ = self.s3gen.inference(speech_tokens=t, ref_dict=conds.gen, n_cfm_timesteps=n_cfm_timesteps)
     return wav.float().cpu()
 
 # %% ../nbs/10_tts.ipynb #116560f1
@@ -224,7 +243,7 @@ def check_synthesis_options(batch_size: int = 1, max_speech_tokens: int | None =
 @with_knobs
 @torch.no_grad()
 def generate_batch(self: ChatterboxFlashTTS, texts: list[str], audio_prompt_paths=None, conds_list=None, *,
-                   batch_size: int = 8, backend: str | None = None, dtype=None, quantize_bits: int | None = None,
+                   batch_size: int = 8, backend: str | None = None, dtype=None, quantize: str | None = None,
                    max_speech_tokens: int | None = None, n_cfm_timesteps: int = 2, exaggeration: float = 0.5,
                    progress: bool = True, cfg: DecodeConfig | None = None, generator: torch.Generator | None = None,
                    **knobs) -> list[Tensor | None]:
@@ -235,7 +254,7 @@ def generate_batch(self: ChatterboxFlashTTS, texts: list[str], audio_prompt_path
     cfg = DecodeConfig.of(cfg, **knobs)
     check_synthesis_options(batch_size, max_speech_tokens, n_cfm_timesteps)
     conds_list = conds_list or _conds_list(self, len(texts), audio_prompt_paths, exaggeration)
-    engine = self.engine_for(backend, dtype, quantize_bits)
+    engine = self.engine_for(backend, dtype, quantize)
     self.last_errors, rows = [], []                               # rows: (text index, chunk ids, conds)
     for i, t in enumerate(texts):
         try: rows += [(i, c, conds_list[i]) for c in self.text_chunks(t)]
@@ -256,12 +275,12 @@ def generate_batch(self: ChatterboxFlashTTS, texts: list[str], audio_prompt_path
 @patch
 @with_knobs
 def generate(self: ChatterboxFlashTTS, text: str, audio_prompt_path=None, *, backend: str | None = None, dtype=None,
-             quantize_bits: int | None = None, max_speech_tokens: int | None = None, n_cfm_timesteps: int = 2,
+             quantize: str | None = None, max_speech_tokens: int | None = None, n_cfm_timesteps: int = 2,
              exaggeration: float = 0.5, cfg: DecodeConfig | None = None, generator: torch.Generator | None = None,
              **knobs) -> Tensor:
     """Speak one text in the voice of `audio_prompt_path` (or the prepared one); `(1, T)` float audio at `self.sr`.
     Keywords: `backend`, `dtype`, `max_speech_tokens`, `n_cfm_timesteps`, `exaggeration` and the decode knobs."""
-    out = self.generate_batch([text], audio_prompt_path, backend=backend, dtype=dtype, quantize_bits=quantize_bits,
+    out = self.generate_batch([text], audio_prompt_path, backend=backend, dtype=dtype, quantize=quantize,
                               max_speech_tokens=max_speech_tokens, n_cfm_timesteps=n_cfm_timesteps,
                               exaggeration=exaggeration, progress=False, cfg=cfg, generator=generator, **knobs)
     if out[0] is None: raise TextInputError(self.last_errors[0][1])
@@ -270,14 +289,15 @@ def generate(self: ChatterboxFlashTTS, text: str, audio_prompt_path=None, *, bac
 # %% ../nbs/10_tts.ipynb #ff1a408a
 @patch
 @with_knobs
-def generate_stream(self: ChatterboxFlashTTS, text: str, audio_prompt_path=None, *, chunk_blocks: int = 1,
-                    backend: str | None = None, dtype=None, quantize_bits: int | None = None,
+def generate_stream(self: ChatterboxFlashTTS, text: str, audio_prompt_path=None, *, chunk_blocks: int = 4,
+                    backend: str | None = None, dtype=None, quantize: str | None = None,
                     max_speech_tokens: int | None = None, n_cfm_timesteps: int = 2, exaggeration: float = 0.5,
-                    vocoder_seed: int | None = None, cfg: DecodeConfig | None = None,
+                    vocoder_seed: int | None = None, vocoder_window: int | None = 16, cfg: DecodeConfig | None = None,
                     generator: torch.Generator | None = None, **knobs):
-    """Speak `text` as a stream: a generator of 1-D float32 numpy chunks at `self.sr` (24 kHz), one every `chunk_blocks`
-    committed blocks (16 tokens = 0.64 s each). One row (B=1); keywords as `generate`, plus `vocoder_seed` (the S3Gen
-    noise; default random). Input is checked at once, decoding starts at the first `next()`. Not watermarked.
+    """Speak `text` as a stream: a generator of 1-D float32 numpy chunks at `self.sr` (24 kHz): the first after the
+    first committed block (16 tokens = 0.64 s), then one every `chunk_blocks` blocks. One row (B=1); keywords as
+    `generate`, plus `vocoder_seed` (the S3Gen noise; default random) and `vocoder_window` (committed tokens of flow
+    context per chunk). Watermarked as `generate` is. Input is checked at once, decoding starts at the first `next()`.
 
     ```python
     for chunk in tts.generate_stream("Hello there.", audio_prompt_path="voice.wav"):
@@ -287,11 +307,13 @@ def generate_stream(self: ChatterboxFlashTTS, text: str, audio_prompt_path=None,
     cfg = DecodeConfig.of(cfg, **knobs)
     check_synthesis_options(1, max_speech_tokens, n_cfm_timesteps)
     check_option('chunk_blocks', chunk_blocks, lo=1)
+    check_option('vocoder_window', vocoder_window, lo=0, optional=True)
     conds = _conds_list(self, 1, audio_prompt_path, exaggeration)[0]
-    engine = self.engine_for(backend, dtype, quantize_bits)
+    engine = self.engine_for(backend, dtype, quantize)
     pieces = self.text_chunks(text)                                    # TextInputError now, not at the first next()
     return stream_text(self, pieces, conds, engine, cfg, chunk_blocks=chunk_blocks, cap=max_speech_tokens,
-                       n_cfm_timesteps=n_cfm_timesteps, vocoder_seed=vocoder_seed, generator=generator)
+                       n_cfm_timesteps=n_cfm_timesteps, vocoder_seed=vocoder_seed, window=vocoder_window,
+                       generator=generator)
 
 # %% ../nbs/10_tts.ipynb #9e1405bf
 @patch
@@ -305,4 +327,6 @@ def vocode_seeded(self: ChatterboxFlashTTS, tokens: Tensor, conds: Conditionals,
     from chatterbox_flash.stream import StreamVocoder
     t = trim(tokens)
     if len(t) == 0: return torch.zeros(1, 0)
-    return StreamVocoder(self.s3gen, conds.gen, max_tokens or len(t), n_cfm_timesteps, seed).push(t, final=True)[None]
+    with self.vocoder_precision():
+        voc = StreamVocoder(self.s3gen, conds.gen, max_tokens or len(t), n_cfm_timesteps, seed)
+        return voc.push(t, final=True)[None]

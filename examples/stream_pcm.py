@@ -11,7 +11,7 @@ the tiny random checkpoint (the audio is noise-like by design):
     python examples/stream_pcm.py --tiny --audio_prompt voice.wav --text "Hi." --max_speech_tokens 32 --backend cpu > x.pcm
 
 Everything except audio goes to stderr: the time to first audio and, at the end, the number of samples written.
-Streamed audio is not watermarked (the Perth watermark needs the whole utterance).
+Streamed audio carries the Perth watermark, as generate() output does (--no_watermark to leave it out).
 """
 import argparse, sys, time
 import numpy as np
@@ -32,7 +32,9 @@ def main(argv=None) -> int:
     p.add_argument("--backend", default=None, help="gpu, cpu, flashinfer, mlx (default: gpu if visible, else cpu)")
     p.add_argument("--dtype", default=None)
     p.add_argument("--max_speech_tokens", type=int, default=None)
-    p.add_argument("--chunk_blocks", type=int, default=1, help="blocks of 16 speech tokens per audio chunk")
+    p.add_argument("--chunk_blocks", type=int, default=4,
+                   help="blocks of 16 speech tokens per audio chunk after the first (which follows the first block)")
+    p.add_argument("--no_watermark", action="store_true", help="leave out the Perth watermark")
     p.add_argument("--seed", type=int, default=None)
     from chatterbox_flash.config import add_decode_flags, config_from_args
     a = add_decode_flags(p).parse_args(argv)
@@ -42,11 +44,12 @@ def main(argv=None) -> int:
     import torch
     from chatterbox_flash import ChatterboxFlashTTS
     backend = a.backend or ("gpu" if torch.cuda.is_available() else "cpu")
+    wm = not a.no_watermark
     if a.tiny:
         from chatterbox_flash import tiny_checkpoint
-        tts = ChatterboxFlashTTS.from_local(tiny_checkpoint(), backend=backend, dtype=a.dtype, watermark=False)
-    elif a.checkpoint: tts = ChatterboxFlashTTS.from_local(a.checkpoint, backend=backend, dtype=a.dtype, watermark=False)
-    else: tts = ChatterboxFlashTTS.from_pretrained(backend=backend, dtype=a.dtype, watermark=False)
+        tts = ChatterboxFlashTTS.from_local(tiny_checkpoint(), backend=backend, dtype=a.dtype, watermark=wm)
+    elif a.checkpoint: tts = ChatterboxFlashTTS.from_local(a.checkpoint, backend=backend, dtype=a.dtype, watermark=wm)
+    else: tts = ChatterboxFlashTTS.from_pretrained(backend=backend, dtype=a.dtype, watermark=wm)
     tts.prepare_conditionals(a.audio_prompt)
     gen = torch.Generator(device=tts.t3.device).manual_seed(a.seed) if a.seed is not None else None
 

@@ -3,6 +3,7 @@
 in one run (see nbs/16_benchmarks.ipynb for what the numbers mean and the plots).
 
     python scripts/bench.py --tiny --speech_tokens 48                                   # smoke run
+    python scripts/bench.py --report --full --speech_tokens 100                         # the CPU report (all dtypes)
     python scripts/bench.py --full --speech_tokens 200 --batch_sizes 1 8 --backends cpu mlx --dtype float32
     python scripts/bench.py --full --device cuda --dtype bfloat16 --backends gpu flashinfer
 """

@@ -13,7 +13,7 @@ PIP="$VPY -m pip install -q --disable-pip-version-check -c constraints.txt"
 $VPY -m pip install -q --disable-pip-version-check --upgrade pip
 $PIP torch==2.11.0 torchaudio==2.11.0
 $PIP --no-deps chatterbox-tts==0.1.7 s3tokenizer==0.3.0 resemble-perth==1.0.1
-EXTRAS=dev,mlx,eval
+EXTRAS=dev,mlx,eval,int8,serve
 [ -n "${WITH_FLASHINFER:-}" ] && EXTRAS=$EXTRAS,flashinfer
 $PIP -e ".[$EXTRAS]"
 # headless Chromium and its WebDriver for the browser tests (docs site, JupyterLab); Debian packages, skipped where apt
