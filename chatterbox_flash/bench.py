@@ -7,13 +7,14 @@ from __future__ import annotations
 import argparse, gc, json, sys, time, resource
 from pathlib import Path
 import torch
-from .env import setup_chatterbox, cpu_info, auto_cpu_dtype, set_cpu_threads, no_sdp_kernel_warning
+from .env import setup_chatterbox, no_sdp_kernel_warning
+from .cpu import cpu_info, this_cpu, set_cpu_threads
 setup_chatterbox()                            # chatterbox-tts installed? keep its output quiet
 from chatterbox.models.t3.modules.cond_enc import T3Cond
 from .model import ChatterboxFlashT3, load_t3
 from .decode import DecodeStats
 from .engine import build_engine, parse_dtype, Lockstep
-from .engine_torch import prepare_for_cpu, int8_kernels_ok
+from .engine_torch import prepare_for_cpu, int8_kernel
 from .errors import ChatterboxFlashError
 from .tiny import random_voice
 from .stream import StreamVocoder, WINDOW, stream_timeline, plot_stream_timeline
@@ -104,20 +105,23 @@ def table(rows: list[dict]) -> str:
 
 # %% ../nbs/16_benchmarks.ipynb #6de15dc2
 def machine(threads: int | None = None) -> dict:
-    "The report header: CPU model and flags, physical cores, threads, torch version, date."
-    info = cpu_info()
+    """The report header: CPU model and flags, physical cores, threads, torch version, date, and what runs: oneDNN's
+    and ATen's instruction sets (capped by `ONEDNN_MAX_CPU_ISA` / `ATEN_CPU_CAPABILITY`), the auto dtype, the int8
+    kernel."""
+    info, plan = cpu_info(), this_cpu()
     return dict(cpu=info['model'], flags=' '.join(info['flags']), physical_cores=info['physical_cores'],
                 threads=torch.get_num_threads() if threads is None else threads, torch=torch.__version__,
-                capability=info['capability'], date=time.strftime('%Y-%m-%d %H:%M'))
+                capability=info['capability'], onednn_isa=plan.onednn, auto_dtype=str(plan.dtype)[6:],
+                int8_kernel=int8_kernel(plan), date=time.strftime('%Y-%m-%d %H:%M'))
 
 # %% ../nbs/16_benchmarks.ipynb #3db9ed31
 def cpu_dtypes() -> list[tuple[str, torch.dtype, str | None]]:
     """The dtypes to report on this CPU: `(label, model dtype, quantize)`: fp32, bf16 where native, and int8 (inside
     the auto dtype with oneDNN's int8 kernels, else inside float32 with torchao when installed)."""
     import importlib.util
-    auto = auto_cpu_dtype()[0]
+    auto = this_cpu().dtype
     out = [('fp32', torch.float32, None)] + ([('bf16', auto, None)] if auto == torch.bfloat16 else [])
-    if int8_kernels_ok(): out.append(('int8', auto, 'int8'))
+    if int8_kernel() != 'torchao': out.append(('int8', auto, 'int8'))
     elif importlib.util.find_spec('torchao'): out.append(('int8', torch.float32, 'int8'))
     return out
 
@@ -165,7 +169,7 @@ def cpu_report(tiny: bool = False, n: int = 100, batch_sizes=(1, 8), ar: bool = 
         log(table([r for r in rep['rows'] if r['dtype'] == 'fp16']))
         del m
     if e2e:
-        dt = auto_cpu_dtype()[0]
+        dt = this_cpu().dtype
         m = bench_model(tiny, dtype=dt)
         build_engine(m, 'cpu')
         rep['e2e'] = _e2e(m, dt, n)
@@ -289,7 +293,8 @@ def main(argv: list[str] | None = None) -> int:
     if a.device == 'cpu': set_cpu_threads(a.threads)
     h = machine()
     print(f"{h['cpu']} | {h['flags']} | {h['threads']} threads ({h['physical_cores']} physical cores) | "
-          f"torch {h['torch']}", flush=True)
+          f"torch {h['torch']} | oneDNN {h['onednn_isa']}, ATen {h['capability']} | auto dtype {h['auto_dtype']} | "
+          f"int8 {h['int8_kernel']}", flush=True)
     if a.stream: out = stream_report(tiny=not a.full, n=a.speech_tokens, log=lambda s: print(s, flush=True))
     elif a.report:
         out = cpu_report(tiny=not a.full, n=a.speech_tokens, batch_sizes=a.batch_sizes, ar=not a.no_ar,

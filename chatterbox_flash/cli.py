@@ -99,7 +99,7 @@ def check_args(a: argparse.Namespace) -> DecodeConfig:
 # %% ../nbs/11_cli.ipynb #43c1360d
 def _load_tts(a):
     from chatterbox_flash.tts import ChatterboxFlashTTS
-    from chatterbox_flash.env import set_cpu_threads
+    from chatterbox_flash.cpu import set_cpu_threads
     if a.backend == 'cpu': set_cpu_threads(a.threads)
     kw = dict(backend=a.backend, dtype=a.dtype, watermark=not a.no_watermark)
     if a.tiny:

@@ -11,7 +11,7 @@ import torch
 from torch import Tensor
 from fastcore.basics import patch
 from .errors import BackendError
-from .env import auto_cpu_dtype, say_once
+from .cpu import this_cpu, say_once
 
 # %% auto #0
 __all__ = ['FLASHINFER_AVAILABLE', 'MLX_AVAILABLE', 'BACKENDS', 'DTYPES', 'Engine', 'head_dim', 'EngineBase', 'Backend',
@@ -154,14 +154,15 @@ def parse_dtype(dtype) -> torch.dtype | None:
     return DTYPES[str(dtype).lower()]
 
 # %% ../nbs/06_engine.ipynb #b3df3031
-def _cpu_bf16_ok() -> bool:
-    try: return bool(torch.ones(2, 2, dtype=torch.bfloat16) @ torch.ones(2, 2, dtype=torch.bfloat16) is not None)
-    except Exception: return False
-
-def _auto_dtype() -> torch.dtype:
-    "The `cpu` backend's `auto` dtype: the fastest this CPU has; the choice and its reason are printed once."
-    dt, why = auto_cpu_dtype()
-    say_once(f"cpu backend: {why} (--dtype float32|bfloat16 to choose)")
+def _cpu_dtype(dt: torch.dtype | None) -> torch.dtype:
+    """The torch `cpu` backend's dtype: `None` (auto) is this CPU's fastest (see `cpu_plan`); the choice and its reason
+    are said once, and so is an explicit bfloat16 that this CPU (as oneDNN and ATen may use it) only emulates."""
+    plan = this_cpu()
+    if dt is None:
+        say_once(f"cpu backend: {plan.why} (--dtype float32|bfloat16 to choose)")
+        return plan.dtype
+    if dt == torch.bfloat16 and not plan.bf16:
+        say_once(f"cpu backend: bfloat16 as asked, but {plan.why.split(': ', 1)[1]}; --dtype float32 is faster here")
     return dt
 
 def _engine_override(b: Backend) -> Backend:
@@ -189,9 +190,7 @@ def resolve_backend(backend: str = 'auto', dtype=None) -> Backend:
         raise BackendError("Backend 'mlx' needs mlx and mlx-lm: pip install 'chatterbox-flash[mlx]' "
                            "(on Linux this installs mlx[cpu]).")
     dt = parse_dtype(dtype) or b.dtype
-    if dt is None: dt = _auto_dtype()
-    if b.device == 'cpu' and b.engine == 'torch' and dt == torch.bfloat16 and not _cpu_bf16_ok():
-        raise BackendError("This CPU cannot run bfloat16 matmuls: use --dtype float16 or float32.")
+    if b.device == 'cpu' and b.engine == 'torch': dt = _cpu_dtype(dt)
     if b.engine == 'mlx' and dt == torch.bfloat16:
         raise BackendError("The mlx backend runs float16 or float32: use --dtype float16 or float32.")
     return Backend(b.name, b.engine, b.device, dt, b.cuda_graph and b.device == 'cuda')

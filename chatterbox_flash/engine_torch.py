@@ -10,9 +10,10 @@ from transformers.models.llama.modeling_llama import apply_rotary_pos_emb
 from fastcore.basics import patch
 from .engine import EngineBase
 from .errors import BackendError
+from .cpu import CpuPlan, INT8_KERNELS, this_cpu, say_once
 
 # %% auto #0
-__all__ = ['QUANTIZE', 'TorchEngine', 'mkldnn_bf16_ok', 'PackedLinear', 'pack_linears', 'int8_kernels_ok', 'Int8Linear',
+__all__ = ['QUANTIZE', 'TorchEngine', 'mkldnn_bf16_ok', 'PackedLinear', 'pack_linears', 'int8_probe', 'int8_kernel', 'Int8Linear',
            'quantize_linears', 'prepare_for_cpu']
 
 # %% ../nbs/07_engine_torch.ipynb #24224952
@@ -116,8 +117,9 @@ def _select_cache(self: TorchEngine, index: Tensor):
 
 # %% ../nbs/07_engine_torch.ipynb #157f1d04
 def mkldnn_bf16_ok() -> bool:
-    "Whether oneDNN's bfloat16 linear (and weight packing) is available on this CPU."
-    try: return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    "Whether oneDNN's bfloat16 linear and weight packing run here: this CPU as oneDNN may use it (`cpu_plan`)."
+    try: return bool(this_cpu().packed_bf16 and torch.backends.mkldnn.is_available() and
+                     torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError): return False
 
 # %% ../nbs/07_engine_torch.ipynb #a26f0d62
@@ -152,30 +154,47 @@ def pack_linears(module: torch.nn.Module) -> int:
     if next(module.parameters()).dtype != torch.bfloat16: return 0
     return _swap_linears(module, PackedLinear)
 
-# %% ../nbs/07_engine_torch.ipynb #dc363558
-def int8_kernels_ok() -> bool:
-    "Whether torch's oneDNN int8 linear kernels (`torch.ops.onednn.qlinear_*`) run on this CPU."
+# %% ../nbs/07_engine_torch.ipynb #f1a8d2a4
+def int8_probe(weight_max: int = 127, n: int = 64, k: int = 512) -> bool:
+    """Whether oneDNN's int8 linear is exact on inputs that would saturate a 16-bit accumulator: activations of ±127
+    and weights of ±`weight_max`, random signs. False where oneDNN's int8 kernels are missing (e.g. not x86)."""
+    g = torch.Generator().manual_seed(0)
+    x = (torch.randint(0, 2, (n, k), generator=g) * 2 - 1) * 127
+    w = (torch.randint(0, 2, (64, k), generator=g) * 2 - 1) * weight_max
     try:
-        w = torch.ops.onednn.qlinear_prepack(torch.ones(8, 8, dtype=torch.int8), [2, 8])
-        torch.ops.onednn.qlinear_pointwise(torch.ones(2, 8, dtype=torch.int8), 1.0, 0, w, torch.ones(8),
-                                           torch.zeros(8, dtype=torch.int64), None, 1.0, 0, torch.float32, 'none',
-                                           [None], '')
-        return True
+        wp = torch.ops.onednn.qlinear_prepack(w.to(torch.int8), [n, k])
+        y = torch.ops.onednn.qlinear_pointwise(x.to(torch.int8), 1.0, 0, wp, torch.ones(64),
+                                               torch.zeros(64, dtype=torch.int64), None, 1.0, 0, torch.float32,
+                                               'none', [None], '')
     except (AttributeError, RuntimeError, NotImplementedError): return False
+    return torch.equal(y.double(), x.double() @ w.double().T)           # sums < 2^24: exact in float32
+
+# %% ../nbs/07_engine_torch.ipynb #1e3df78a
+def int8_kernel(plan: CpuPlan | None = None) -> str:
+    """The int8 kernel to run, a key of `INT8_KERNELS`: the CPU plan's choice, confirmed on the real kernels by
+    `int8_probe` (7-bit weights where 8-bit ones would saturate anyway; torchao where oneDNN's int8 fails). Said once."""
+    plan = plan or this_cpu()
+    k = plan.int8
+    if k != 'torchao' and not int8_probe(INT8_KERNELS[k][0]):
+        k = 'avx2-7bit' if k != 'avx2-7bit' and int8_probe(63) else 'torchao'
+    say_once(f"int8: {INT8_KERNELS[k][1]}")
+    return k
 
 # %% ../nbs/07_engine_torch.ipynb #72745d6f
 class Int8Linear(torch.nn.Module):
-    "An `nn.Linear` with int8 weights (per output channel) and dynamically quantized int8 activations (per token)."
+    """An `nn.Linear` with int8 weights (per output channel, at most ±`weight_max`: 127, or 63 where AVX2 would
+    saturate) and dynamically quantized int8 activations (per token)."""
     fuses_post = True
-    def __init__(self, lin: torch.nn.Linear, batch_hint: int = 32):
+    def __init__(self, lin: torch.nn.Linear, batch_hint: int = 32, weight_max: int = 127):
         super().__init__()
-        self.in_features, self.out_features = lin.in_features, lin.out_features
+        self.in_features, self.out_features, self.weight_max = lin.in_features, lin.out_features, weight_max
         w = lin.weight.detach().float()
-        scale = w.abs().amax(1).clamp_min(1e-12) / 127
+        scale = w.abs().amax(1).clamp_min(1e-12) / weight_max
         self.register_buffer('w_scale', scale)
         self.register_buffer('w_zero', torch.zeros(len(scale), dtype=torch.int64))
         self.register_buffer('weight', torch.ops.onednn.qlinear_prepack(
-            torch.round(w / scale[:, None]).clamp(-127, 127).to(torch.int8), [batch_hint, self.in_features]))
+            torch.round(w / scale[:, None]).clamp(-weight_max, weight_max).to(torch.int8),
+            [batch_hint, self.in_features]))
         self.bias = None if lin.bias is None else torch.nn.Parameter(lin.bias.detach(), requires_grad=False)
 
     def quantize_input(self, x: Tensor) -> tuple[Tensor, Tensor]:
@@ -196,12 +215,14 @@ class Int8Linear(torch.nn.Module):
 # %% ../nbs/07_engine_torch.ipynb #529b3172
 QUANTIZE = ('int8', 'int4')          # `--quantize`: the torch engine runs int8; the MLX engine int8 and int4
 
-def quantize_linears(module: torch.nn.Module, quantize: str = 'int8') -> int:
-    "Quantize `module`'s linear layers in place: int8 weights, dynamic int8 activations. Returns how many."
+def quantize_linears(module: torch.nn.Module, quantize: str = 'int8', kernel: str | None = None) -> int:
+    """Quantize `module`'s linear layers in place: int8 weights, dynamic int8 activations. Returns how many.
+    `kernel`: a key of `INT8_KERNELS` (default: `int8_kernel()`, this CPU's)."""
     if quantize != 'int8':
         raise BackendError(f"--quantize {quantize} is not available on the torch engine: use --quantize int8, or "
                            "--backend mlx for int4.")
-    if int8_kernels_ok(): return _swap_linears(module, Int8Linear)
+    kernel = kernel or int8_kernel()
+    if kernel != 'torchao': return _swap_linears(module, lambda lin: Int8Linear(lin, weight_max=INT8_KERNELS[kernel][0]))
     try: from torchao.quantization import quantize_, Int8DynamicActivationInt8WeightConfig
     except ImportError:
         raise BackendError("--quantize int8 on this CPU needs torchao: pip install 'chatterbox-flash[int8]' (or pip "
@@ -213,15 +234,16 @@ def quantize_linears(module: torch.nn.Module, quantize: str = 'int8') -> int:
     return n
 
 # %% ../nbs/07_engine_torch.ipynb #9ffb841c
-def prepare_for_cpu(model, quantize: str | None = None) -> str:
-    "Make `model`'s backbone fast on the CPU, in place: int8 if `quantize`, packed weights if bfloat16. Says which."
+def prepare_for_cpu(model, quantize: str | None = None, kernel: str | None = None) -> str:
+    """Make `model`'s backbone fast on the CPU, in place: int8 if `quantize` (`kernel`: see `quantize_linears`), packed
+    weights if bfloat16 and oneDNN may pack. Returns what it did: 'int8', 'packed' or 'plain'."""
     if getattr(model, '_cpu_prepared', None) is not None:
         if model._cpu_prepared != (quantize or 'packed'):
             raise BackendError(f"This model was already prepared as {model._cpu_prepared}: load it again for "
                                f"--quantize {quantize}.")
         return model._cpu_prepared
     packs = model.speech_head.weight.dtype == torch.bfloat16 and mkldnn_bf16_ok()
-    if quantize: quantize_linears(model.tfmr, quantize)
+    if quantize: quantize_linears(model.tfmr, quantize, kernel)
     elif packs: pack_linears(model.tfmr)
     else: return 'plain'
     if packs and isinstance(model.speech_head, torch.nn.Linear): model.speech_head = PackedLinear(model.speech_head)
