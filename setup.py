@@ -1,8 +1,9 @@
 """Packaging for chatterbox-flash, driven by `settings.ini` (nbdev 2 layout).
 
-`chatterbox-tts` is deliberately *not* an install requirement: its wheel pins
-torch 2.6 and pulls gradio. `scripts/install.sh` installs it with `--no-deps`
-next to the import-time needs listed here."""
+chatterbox's own modules (S3Gen, the voice encoder, the tokenizer) come from
+`videopython-chatterbox`, pinned exactly: the same `chatterbox` import package as
+chatterbox-tts 0.1.7 (checked file by file in tests/test_chatterbox_modules.py)
+without chatterbox-tts's torch 2.6 and gradio pins, so one `pip install` resolves."""
 from configparser import ConfigParser
 import os, setuptools
 

@@ -127,10 +127,10 @@ def cpu_dtypes() -> list[tuple[str, torch.dtype, str | None]]:
 
 # %% ../nbs/16_benchmarks.ipynb #edf73b1b
 def _e2e(m: ChatterboxFlashT3, dtype: torch.dtype, n: int) -> dict:
-    "End to end at `dtype`: T3 `m` (prepared) + S3Gen and the voice encoder of the tiny checkpoint (full-size S3Gen)."
+    "End to end at `dtype`: T3 `m` (prepared) + the released-size S3Gen and the voice encoder (random weights)."
     from chatterbox_flash.tts import ChatterboxFlashTTS
     from chatterbox_flash.tiny import tiny_checkpoint, REF_VOICE
-    tts = ChatterboxFlashTTS.from_local(tiny_checkpoint(), backend='cpu', dtype=dtype, watermark=False)
+    tts = ChatterboxFlashTTS.from_local(tiny_checkpoint(full_s3gen=True), backend='cpu', dtype=dtype, watermark=False)
     tts.t3 = m
     tts.prepare_conditionals(REF_VOICE)
     wav, dt = timed(lambda: tts.generate("The quick brown fox jumps over the lazy dog, again and again.",
@@ -225,7 +225,7 @@ def stream_report(tiny: bool = False, n: int = 250, long_n: int = 750, recompute
     "Stream vs one-shot latency in one run (see above)."
     from chatterbox_flash.tts import ChatterboxFlashTTS
     from chatterbox_flash.tiny import tiny_checkpoint, REF_VOICE
-    tts = ChatterboxFlashTTS.from_local(tiny_checkpoint(), backend='cpu')
+    tts = ChatterboxFlashTTS.from_local(tiny_checkpoint(full_s3gen=not tiny), backend='cpu')   # tiny: small S3Gen
     tts.t3 = bench_model(tiny, dtype=tts.t3.dtype)
     tts.prepare_conditionals(REF_VOICE)
     tts.generate("Warm up.", max_speech_tokens=16)                       # engine build and weight packing

@@ -10,14 +10,16 @@ from .errors import ChatterboxFlashError, TextInputError, BackendError, OptionEr
 from .config import add_decode_flags, config_from_args, check_option, DecodeConfig, REPO_ID
 
 # %% auto #0
-__all__ = ['build_parser', 'read_texts', 'wav_name', 'check_out_dir', 'check_args', 'run_batch', 'run_stream', 'run', 'main']
+__all__ = ['build_parser', 'read_texts', 'wav_name', 'check_out_dir', 'check_args', 'default_voice', 'run_batch', 'run_stream',
+           'run', 'main']
 
 # %% ../nbs/11_cli.ipynb #a6f3a411
 def build_parser() -> argparse.ArgumentParser:
     "The `chatterbox-flash` / `synthesize.py` argument parser."
     p = argparse.ArgumentParser(prog="chatterbox-flash",
                                 description="Chatterbox-Flash: fast zero-shot TTS (block diffusion).")
-    p.add_argument("--audio_prompt", required=True, help="reference recording of the voice (3-10 s, WAV/FLAC)")
+    p.add_argument("--audio_prompt", default=None, help="reference recording of the voice (3-10 s, WAV/FLAC; "
+                   "default: the checkpoint's own voice, else the bundled one)")
     p.add_argument("--text", nargs="+", default=[], help="one or more texts")
     p.add_argument("--text_file", help="a file with one text per line (blank lines and # comments ignored)")
     p.add_argument("--out_dir", default="out", help="where the wavs go (default: out)")
@@ -108,6 +110,15 @@ def _load_tts(a):
     if a.checkpoint: return ChatterboxFlashTTS.from_local(a.checkpoint, **kw)
     return ChatterboxFlashTTS.from_pretrained(a.repo_id, revision=a.revision, **kw)
 
+def default_voice(a, tts) -> None:
+    "Without `--audio_prompt`, condition `tts` on the checkpoint's voice (`conds.pt`), else on the bundled one."
+    from chatterbox_flash.tiny import REF_VOICE
+    if a.audio_prompt is not None: return
+    if tts.conds is not None: print("no --audio_prompt: speaking in the checkpoint's voice", file=sys.stderr)
+    else:
+        print(f"no --audio_prompt: speaking in the bundled voice ({Path(REF_VOICE).name})", file=sys.stderr)
+        tts.prepare_conditionals(REF_VOICE)
+
 def _generator(a, tts):
     import torch
     return torch.Generator(device=tts.t3.device).manual_seed(a.seed) if a.seed is not None else None
@@ -162,7 +173,7 @@ def _stream_one(a, tts, text: str, f: Path, cfg: DecodeConfig) -> tuple[int, flo
 # %% ../nbs/11_cli.ipynb #2d8f6658
 def run_stream(a, tts, texts: list[str], cfg: DecodeConfig) -> int:
     "`--stream`: one text at a time (B=1), each wav appended as audio arrives; prints the time to first audio."
-    tts.prepare_conditionals(a.audio_prompt)
+    if a.audio_prompt is not None: tts.prepare_conditionals(a.audio_prompt)
     errors, secs, firsts, t_all = [], 0.0, [], time.perf_counter()
     for i, t in enumerate(texts, 1):
         t0 = time.perf_counter()
@@ -198,8 +209,9 @@ def run(a: argparse.Namespace) -> int:
               "the audio is noise-like by design.", file=sys.stderr)
     cfg = check_args(a)                                               # fail fast, before loading weights
     from chatterbox_flash.tts import load_audio_prompt
-    load_audio_prompt(a.audio_prompt)
+    if a.audio_prompt is not None: load_audio_prompt(a.audio_prompt)
     tts = _load_tts(a)
+    default_voice(a, tts)
     return (run_stream if a.stream else run_batch)(a, tts, texts, cfg)
 
 # %% ../nbs/11_cli.ipynb #354637d0

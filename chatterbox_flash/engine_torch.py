@@ -13,8 +13,8 @@ from .errors import BackendError
 from .cpu import CpuPlan, INT8_KERNELS, this_cpu, say_once
 
 # %% auto #0
-__all__ = ['QUANTIZE', 'TorchEngine', 'mkldnn_bf16_ok', 'PackedLinear', 'pack_linears', 'int8_probe', 'int8_kernel', 'Int8Linear',
-           'quantize_linears', 'prepare_for_cpu']
+__all__ = ['X_ZERO', 'QUANTIZE', 'TorchEngine', 'mkldnn_bf16_ok', 'PackedLinear', 'pack_linears', 'int8_probe', 'int8_kernel',
+           'Int8Linear', 'quantize_linears', 'prepare_for_cpu']
 
 # %% ../nbs/07_engine_torch.ipynb #24224952
 class TorchEngine(EngineBase):
@@ -155,15 +155,18 @@ def pack_linears(module: torch.nn.Module) -> int:
     return _swap_linears(module, PackedLinear)
 
 # %% ../nbs/07_engine_torch.ipynb #f1a8d2a4
+X_ZERO: int = 128                    # activations go in as unsigned bytes: x / scale + 128
+
 def int8_probe(weight_max: int = 127, n: int = 64, k: int = 512) -> bool:
-    """Whether oneDNN's int8 linear is exact on inputs that would saturate a 16-bit accumulator: activations of ±127
-    and weights of ±`weight_max`, random signs. False where oneDNN's int8 kernels are missing (e.g. not x86)."""
+    """Whether oneDNN's int8 linear, fed as `Int8Linear` feeds it, is exact on inputs that would saturate a 16-bit
+    accumulator: activations of ±127 (unsigned bytes 1 and 255) and weights of ±`weight_max`, random signs. False where
+    oneDNN's int8 kernels are missing (e.g. not x86)."""
     g = torch.Generator().manual_seed(0)
     x = (torch.randint(0, 2, (n, k), generator=g) * 2 - 1) * 127
     w = (torch.randint(0, 2, (64, k), generator=g) * 2 - 1) * weight_max
     try:
         wp = torch.ops.onednn.qlinear_prepack(w.to(torch.int8), [n, k])
-        y = torch.ops.onednn.qlinear_pointwise(x.to(torch.int8), 1.0, 0, wp, torch.ones(64),
+        y = torch.ops.onednn.qlinear_pointwise((x + X_ZERO).to(torch.uint8), 1.0, X_ZERO, wp, torch.ones(64),
                                                torch.zeros(64, dtype=torch.int64), None, 1.0, 0, torch.float32,
                                                'none', [None], '')
     except (AttributeError, RuntimeError, NotImplementedError): return False
@@ -172,18 +175,19 @@ def int8_probe(weight_max: int = 127, n: int = 64, k: int = 512) -> bool:
 # %% ../nbs/07_engine_torch.ipynb #1e3df78a
 def int8_kernel(plan: CpuPlan | None = None) -> str:
     """The int8 kernel to run, a key of `INT8_KERNELS`: the CPU plan's choice, confirmed on the real kernels by
-    `int8_probe` (7-bit weights where 8-bit ones would saturate anyway; torchao where oneDNN's int8 fails). Said once."""
+    `int8_probe` (7-bit weights where 8-bit ones would saturate; torchao where oneDNN's int8 fails). Said once."""
     plan = plan or this_cpu()
     k = plan.int8
     if k != 'torchao' and not int8_probe(INT8_KERNELS[k][0]):
-        k = 'avx2-7bit' if k != 'avx2-7bit' and int8_probe(63) else 'torchao'
+        seven = 'avx512-7bit' if plan.packed_bf16 else 'avx2-7bit'          # packing needs AVX-512 too
+        k = seven if INT8_KERNELS[k][0] != 63 and int8_probe(63) else 'torchao'
     say_once(f"int8: {INT8_KERNELS[k][1]}")
     return k
 
 # %% ../nbs/07_engine_torch.ipynb #72745d6f
 class Int8Linear(torch.nn.Module):
     """An `nn.Linear` with int8 weights (per output channel, at most ±`weight_max`: 127, or 63 where AVX2 would
-    saturate) and dynamically quantized int8 activations (per token)."""
+    saturate) and dynamically quantized 8-bit activations (per token, unsigned around `X_ZERO`)."""
     fuses_post = True
     def __init__(self, lin: torch.nn.Linear, batch_hint: int = 32, weight_max: int = 127):
         super().__init__()
@@ -198,15 +202,16 @@ class Int8Linear(torch.nn.Module):
         self.bias = None if lin.bias is None else torch.nn.Parameter(lin.bias.detach(), requires_grad=False)
 
     def quantize_input(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        "`x` as int8 rows and one float32 scale per row (share it between layers that read the same `x`)."
+        """`x` as rows of unsigned bytes (`round(x / s) + 128`, 1 to 255) and one float32 scale `s` per row (share it
+        between layers that read the same `x`)."""
         x2 = x.reshape(-1, self.in_features)
         s = x2.abs().amax(-1, keepdim=True).float().clamp_min(1e-8) / 127       # float32: no overflow past 127
-        return torch.round(x2 / s).clamp_(-127, 127).to(torch.int8), s
+        return torch.round(x2 / s).clamp_(-127, 127).add_(X_ZERO).to(torch.uint8), s
 
     def forward(self, x: Tensor, post: str = "none", xq=None) -> Tensor:
         "`linear(x)` through int8 (`xq`: `x` already quantized), optionally followed by `post='swish'` (SiLU)."
         xq, s = xq or self.quantize_input(x)
-        y = torch.ops.onednn.qlinear_pointwise(xq, 1.0, 0, self.weight, self.w_scale, self.w_zero, None, 1.0, 0,
+        y = torch.ops.onednn.qlinear_pointwise(xq, 1.0, X_ZERO, self.weight, self.w_scale, self.w_zero, None, 1.0, 0,
                                                torch.float32, 'none', [None], '').mul_(s).to(x.dtype)
         if self.bias is not None: y = y + self.bias
         if post == 'swish': y = F.silu(y)
@@ -222,7 +227,8 @@ def quantize_linears(module: torch.nn.Module, quantize: str = 'int8', kernel: st
         raise BackendError(f"--quantize {quantize} is not available on the torch engine: use --quantize int8, or "
                            "--backend mlx for int4.")
     kernel = kernel or int8_kernel()
-    if kernel != 'torchao': return _swap_linears(module, lambda lin: Int8Linear(lin, weight_max=INT8_KERNELS[kernel][0]))
+    wmax = INT8_KERNELS[kernel][0]
+    if kernel != 'torchao': return _swap_linears(module, lambda lin: Int8Linear(lin, weight_max=wmax))
     try: from torchao.quantization import quantize_, Int8DynamicActivationInt8WeightConfig
     except ImportError:
         raise BackendError("--quantize int8 on this CPU needs torchao: pip install 'chatterbox-flash[int8]' (or pip "

@@ -114,6 +114,7 @@ class Scheduler:
         self.order = itertools.count()
         self.running, self.threads = False, []
         self.forwards, self.max_rows_seen = 0, 0
+        self.open = 0                                                # requests submitted and not yet ended
         self.recent: deque = deque()                                 # (time, tokens) of the last few seconds
 
     @property
@@ -130,6 +131,7 @@ def submit(self: Scheduler, job: SpeechJob) -> SpeechJob:
         if len(self.waiting) >= self.max_queue:
             raise QueueFull(f"{len(self.waiting)} requests are already waiting (max_queue={self.max_queue})")
         self.waiting.append(job)
+        self.open += 1
         self.cv.notify_all()
     return job
 
@@ -298,3 +300,16 @@ def _end(self: Scheduler, job: SpeechJob, error: BaseException | None):
     if error is not None and job.error is None: job.error = error
     if job.t_end is None: job.t_end = time.monotonic()
     self.hooks.on_end(job)
+    with self.cv:
+        self.open -= 1
+        self.cv.notify_all()
+
+@patch
+def wait_idle(self: Scheduler, timeout: float = 60) -> bool:
+    "Block until every submitted request has ended and its hooks have run (True), or `timeout` seconds pass (False)."
+    end = time.monotonic() + timeout
+    with self.cv:
+        while self.open or self.slots:
+            if time.monotonic() >= end: return False
+            self.cv.wait(min(0.05, end - time.monotonic()))
+    return True

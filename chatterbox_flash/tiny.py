@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['TINY_LLAMA_OVERRIDES', 'TINY_LLAMA', 'TINY_LLAMA_NAME', 'ARCH_KEYS', 'TEXT_VOCAB_SIZE', 'START_TEXT', 'START_TEXT_ID',
-           'TEXT_SPECIALS', 'TEXT_CHARS', 'MASK_INIT_STD', 'T3_FILE', 'S3GEN_FILE', 'VE_FILE', 'TOKENIZER_FILE',
-           'CONFIG_FILE', 'CHECKPOINT_FILES', 'SHARP_HEAD_SCALE', 'EOS_LIKE_TOKEN', 'REF_VOICE',
+           'TEXT_SPECIALS', 'TEXT_CHARS', 'MASK_INIT_STD', 'TINY_S3GEN', 'T3_FILE', 'S3GEN_FILE', 'VE_FILE',
+           'TOKENIZER_FILE', 'CONFIG_FILE', 'CHECKPOINT_FILES', 'SHARP_HEAD_SCALE', 'EOS_LIKE_TOKEN', 'REF_VOICE',
            'register_llama_config', 'tiny_t3_hp', 'write_tiny_tokenizer', 'tiny_t3_state_dict', 'tiny_s3gen_state_dict',
            'tiny_ve_state_dict', 'tiny_config', 'cache_dir', 'tiny_checkpoint', 'write_tiny_checkpoint',
            'sharp_t3_state_dict', 'state_dict_sha256', 'random_voice']
@@ -26,6 +26,7 @@ from chatterbox.models.s3gen import S3Gen
 from chatterbox.models.voice_encoder import VoiceEncoder
 
 from .errors import CheckpointError
+from .s3gen import S3GenSize, build_s3gen, s3gen_size_json, s3gen_size_for
 
 # %% ../nbs/01_tiny.ipynb #d1275865
 TINY_LLAMA_OVERRIDES: dict = dict(num_hidden_layers=2, intermediate_size=1024)
@@ -126,12 +127,15 @@ def tiny_t3_state_dict(seed: int = 0) -> dict:
     return sd
 
 # %% ../nbs/01_tiny.ipynb #00f2b987
-def tiny_s3gen_state_dict(seed: int = 0) -> dict:
-    """State dict of a random `S3Gen(meanflow=True)` without the buffers chatterbox ignores when loading, fp32.
+TINY_S3GEN: S3GenSize = S3GenSize.small()
 
-    Example: `S3Gen(meanflow=True).load_state_dict(tiny_s3gen_state_dict(), strict=False)`."""
+def tiny_s3gen_state_dict(seed: int = 0, size: S3GenSize | None = TINY_S3GEN) -> dict:
+    """State dict of a random `S3Gen(meanflow=True)` at `size` (None: the released size) without the buffers chatterbox
+    ignores when loading, fp32.
+
+    Example: `build_s3gen(TINY_S3GEN).load_state_dict(tiny_s3gen_state_dict(), strict=False)`."""
     torch.manual_seed(seed)
-    sd = _fp32(S3Gen(meanflow=True).state_dict())
+    sd = _fp32(build_s3gen(size).state_dict())
     return {k: v for k, v in sd.items() if k not in S3Gen.ignore_state_dict_missing}
 
 # %% ../nbs/01_tiny.ipynb #3b48b484
@@ -148,19 +152,21 @@ T3_FILE, S3GEN_FILE, VE_FILE, TOKENIZER_FILE, CONFIG_FILE = (
 # the released layout (config.json is optional)
 CHECKPOINT_FILES: tuple = (T3_FILE, S3GEN_FILE, VE_FILE, TOKENIZER_FILE)
 
-def tiny_config(seed: int = 0) -> dict:
-    "The `config.json` of a tiny checkpoint: backbone name, its overrides of `Llama_520M`, format tag and seed."
-    return {"llama_config_name": TINY_LLAMA_NAME, "llama": dict(TINY_LLAMA_OVERRIDES), "format": "chatterbox-flash",
-            "seed": seed}
+def tiny_config(seed: int = 0, s3gen: S3GenSize | None = TINY_S3GEN) -> dict:
+    """The `config.json` of a tiny checkpoint: backbone name, its overrides of `Llama_520M`, the S3Gen size (omitted
+    at the released size), format tag and seed."""
+    cfg = {"llama_config_name": TINY_LLAMA_NAME, "llama": dict(TINY_LLAMA_OVERRIDES)}
+    if s3gen is not None and not s3gen.released: cfg["s3gen"] = s3gen_size_json(s3gen)
+    return cfg | {"format": "chatterbox-flash", "seed": seed}
 
 # %% ../nbs/01_tiny.ipynb #bed16c0f
-def _write_parts(d: Path, seed: int):
+def _write_parts(d: Path, seed: int, s3gen: S3GenSize | None = TINY_S3GEN):
     "Write the four released files and `config.json` into the existing directory `d`."
     save_file(tiny_t3_state_dict(seed), str(d / T3_FILE))
-    save_file(tiny_s3gen_state_dict(seed), str(d / S3GEN_FILE))
+    save_file(tiny_s3gen_state_dict(seed, s3gen), str(d / S3GEN_FILE))
     save_file(tiny_ve_state_dict(seed), str(d / VE_FILE))
     write_tiny_tokenizer(d / TOKENIZER_FILE)
-    (d / CONFIG_FILE).write_text(json.dumps(tiny_config(seed), indent=2) + "\n")
+    (d / CONFIG_FILE).write_text(json.dumps(tiny_config(seed, s3gen), indent=2) + "\n")
     for f in d.iterdir(): f.chmod(0o644)  # safetensors writes 0600; the cache may be shared
 
 def _is_complete(d: Path) -> bool:
@@ -190,15 +196,16 @@ def cache_dir() -> Path:
     return Path(os.environ.get("CHATTERBOX_FLASH_CACHE") or Path.home() / ".cache" / "chatterbox_flash").expanduser()
 
 # %% ../nbs/01_tiny.ipynb #bfd6f493
-def tiny_checkpoint(seed: int = 0) -> Path:
-    """The cached tiny checkpoint for `seed`, written on first use.
+def tiny_checkpoint(seed: int = 0, full_s3gen: bool = False) -> Path:
+    """The cached tiny checkpoint for `seed`, written on first use; `full_s3gen`: with the released-size S3Gen (1 GB)
+    instead of the small one.
 
     Example: `ChatterboxFlashTTS.from_local(tiny_checkpoint(), 'cpu')`."""
-    d = cache_dir() / f"tiny-v1-seed{seed}"
+    d = cache_dir() / f"tiny-v2-{'full-s3gen-' if full_s3gen else ''}seed{seed}"
     if _is_complete(d): return d
     tmp = _staging_dir(d)
     try:
-        _write_parts(tmp, seed)
+        _write_parts(tmp, seed, None if full_s3gen else TINY_S3GEN)
         try: os.replace(tmp, d)
         except OSError:                                  # another process finished first, or a broken leftover
             if not _is_complete(d): _replace_dir(tmp, d)
@@ -206,15 +213,16 @@ def tiny_checkpoint(seed: int = 0) -> Path:
     return d
 
 # %% ../nbs/01_tiny.ipynb #cadc6863
-def write_tiny_checkpoint(ckpt_dir, seed: int = 0) -> Path:
-    """Write a random tiny checkpoint in the released layout to `ckpt_dir` and return it (about 1.2 GB, mostly S3Gen).
+def write_tiny_checkpoint(ckpt_dir, seed: int = 0, full_s3gen: bool = False) -> Path:
+    """Write a random tiny checkpoint in the released layout to `ckpt_dir` and return it (about 240 MB; 1.2 GB with
+    `full_s3gen`, the released-size S3Gen).
 
     Example: `write_tiny_checkpoint('/tmp/ck')` ->
     `/tmp/ck/{t3_flash,s3gen,ve}.safetensors, tokenizer.json, config.json`."""
     ckpt_dir = Path(ckpt_dir).expanduser().absolute()
     tmp = _staging_dir(ckpt_dir)
     try:
-        _write_parts(tmp, seed)
+        _write_parts(tmp, seed, None if full_s3gen else TINY_S3GEN)
         _replace_dir(tmp, ckpt_dir)
     finally: shutil.rmtree(tmp, ignore_errors=True)
     return ckpt_dir

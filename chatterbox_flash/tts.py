@@ -18,6 +18,7 @@ from chatterbox.models.tokenizers import EnTokenizer
 from .errors import AudioPromptError, TextInputError, CheckpointError, BackendError
 from .config import DecodeConfig, with_knobs, check_option, REPO_ID
 from .model import ChatterboxFlashT3, load_t3
+from .s3gen import build_s3gen, s3gen_size_for
 from .engine import resolve_backend, build_engine, Backend
 from .decode import trim, DecodeStats
 from .text import check_text, split_text, crossfade_concat
@@ -101,13 +102,14 @@ class ChatterboxFlashTTS:
     @classmethod
     def from_local(cls, ckpt_dir, device: str | None = None, dtype=None, backend: str | None = None,
                    watermark: bool = True) -> 'ChatterboxFlashTTS':
-        """Load a checkpoint directory (the released layout; a `config.json` may give the LLaMA size, as the tiny one
-        has). `backend` (default: `cpu` or `gpu` from `device`) fixes where T3 runs and in which dtype."""
+        """Load a checkpoint directory (the released layout; a `config.json` may give the LLaMA and S3Gen sizes, as the
+        tiny one has). `backend` (default: `cpu` or `gpu` from `device`) fixes where T3 runs and in which dtype."""
         name = backend or ('gpu' if str(device).startswith('cuda') else 'cpu' if device else 'auto')
         b = resolve_backend(name, dtype)
         d = check_checkpoint_dir(ckpt_dir)
         t3 = load_t3(d, device=b.device, dtype=b.dtype)
-        s3gen = _load_module(S3Gen(meanflow=True), d / "s3gen.safetensors", strict=True, ignore=_S3GEN_IGNORED)
+        s3gen = _load_module(build_s3gen(s3gen_size_for(d)), d / "s3gen.safetensors", strict=True,
+                             ignore=_S3GEN_IGNORED)
         ve = _load_module(VoiceEncoder(), d / "ve.safetensors", strict=True)
         try: tok = EnTokenizer(str(d / "tokenizer.json"))
         except Exception as e:

@@ -1,16 +1,24 @@
 """End-to-end CLI tests: the offline main job, and every bad input ends in a one-line error naming the fix,
-a non-zero exit code and no wav left behind."""
-import shutil
+a non-zero exit code and no wav left behind. Inputs rejected before any weights load are checked in-process
+(`main(argv)`, the same function the console script calls); runs that load weights get a fresh interpreter."""
+import contextlib, io
 import numpy as np, pytest, soundfile as sf, torch
 from conftest import run_cli
+from chatterbox_flash.cli import main
+
+def main_in_process(*args):
+    "Run the CLI's `main` here; returns (exit code, stdout, stderr)."
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err): code = main([str(a) for a in args])
+    return code, out.getvalue(), err.getvalue()
 
 def wavs(d): return sorted(p.name for p in d.glob("*.wav")) if d.exists() else []
 
 def test_main_job_tiny(tmp_path, ref_voice):
-    "The README's main job: two texts on the tiny checkpoint -> two 24 kHz wavs of plausible length + an RTF line."
+    """The README's main job: two texts on the tiny checkpoint -> two 24 kHz wavs of plausible length + an RTF line.
+    No --audio_prompt: the tiny checkpoint speaks in the bundled voice."""
     out = tmp_path / "out"
-    r = run_cli("--tiny", "--audio_prompt", ref_voice, "--text", "Hello there.", "It is 3:45 pm on May 5th.",
-                "--out_dir", out)
+    r = run_cli("--tiny", "--text", "Hello there.", "It is 3:45 pm on May 5th.", "--out_dir", out)
     assert r.returncode == 0, r.stderr[-2000:]
     assert wavs(out) == ["001_hello_there.wav", "002_it_is_3_45_pm_on_may_5th.wav"]
     for f in out.glob("*.wav"):
@@ -18,6 +26,7 @@ def test_main_job_tiny(tmp_path, ref_voice):
         assert info.samplerate == 24000 and info.channels == 1
         assert 1.0 <= info.duration <= 2.5, info.duration          # 50 tokens at 25 Hz = 2 s, minus trimmed ids
     assert "RTF" in r.stdout and "2 wav(s)" in r.stdout
+    assert "no --audio_prompt: speaking in the bundled voice (ref_voice.wav)" in r.stderr, r.stderr
     # quiet by default: no third-party warnings or prints, only our own lines (the --tiny note, the progress bar)
     assert not [ln for ln in r.stderr.splitlines() if "Warning" in ln], r.stderr
     assert "S3 Token" not in r.stdout and "PerthNet" not in r.stdout and "it/s" not in r.stderr, (r.stdout, r.stderr)
@@ -47,9 +56,10 @@ AUDIO_CASES = [("missing.wav", "not found"), ("empty.wav", "is empty"), ("junk.w
 @pytest.mark.parametrize("name,msg", AUDIO_CASES)
 def test_bad_audio_prompt(tmp_path, bad_audio, name, msg):
     out = tmp_path / "out"
-    r = run_cli("--tiny", "--audio_prompt", bad_audio / name, "--text", "Hello.", "--out_dir", out, "--backend", "cpu")
-    assert r.returncode == 2 and msg in r.stderr, r.stderr[-1500:]
-    assert r.stderr.strip().splitlines()[-1].startswith("error: ") and "Traceback" not in r.stderr
+    code, _, err = main_in_process("--tiny", "--audio_prompt", bad_audio / name, "--text", "Hello.", "--out_dir", out,
+                                   "--backend", "cpu")
+    assert code == 2 and msg in err, err[-1500:]
+    assert err.strip().splitlines()[-1].startswith("error: ") and "Traceback" not in err
     assert wavs(out) == []
 
 def _bad_text_file(tmp_path):
@@ -74,14 +84,14 @@ def _bad_text_file(tmp_path):
 def test_bad_options_and_text(tmp_path, ref_voice, args, msg):
     out = tmp_path / "out"
     args = [a if a != "TEXTFILE" else x for a in args for x in (["--text_file", _bad_text_file(tmp_path)] if a == "TEXTFILE" else [a])]
-    r = run_cli("--tiny", "--audio_prompt", ref_voice, "--out_dir", out, *args)
-    assert r.returncode == 2 and msg in r.stderr, r.stderr[-1500:]
-    assert "Traceback" not in r.stderr and wavs(out) == [] and not out.exists()     # nothing left behind
+    code, _, err = main_in_process("--tiny", "--audio_prompt", ref_voice, "--out_dir", out, *args)
+    assert code == 2 and msg in err, err[-1500:]
+    assert "Traceback" not in err and wavs(out) == [] and not out.exists()     # nothing left behind
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-GPU error")
 def test_cuda_without_gpu(tmp_path, ref_voice):
-    r = run_cli("--tiny", "--audio_prompt", ref_voice, "--text", "Hi.", "--backend", "gpu", "--out_dir", tmp_path / "o")
-    assert r.returncode == 2 and "needs a CUDA GPU" in r.stderr and "--backend cpu" in r.stderr
+    code, _, err = main_in_process("--tiny", "--text", "Hi.", "--backend", "gpu", "--out_dir", tmp_path / "o")
+    assert code == 2 and "needs a CUDA GPU" in err and "--backend cpu" in err
 
 def test_checkpoint_missing_file(tmp_path, tiny_ckpt, ref_voice):
     ck = tmp_path / "ck"; ck.mkdir()
