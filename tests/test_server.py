@@ -100,8 +100,8 @@ def test_formats(server):
 
 
 def test_streaming(server):
-    "The audio arrives in several pieces, the first under half of it (no timing asserted); SSE yields OpenAI's delta
-    events, then done."
+    """The audio arrives in several pieces, the first under half of it (no timing asserted); SSE yields OpenAI's delta
+    events, then done."""
     c = client(server)
     t0, times, sizes = time.monotonic(), [], []
     with c.audio.speech.with_streaming_response.create(model="tts-1", voice="default", input="Streaming is fun.",
