@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse, os, re, sys, tempfile, time
 from pathlib import Path
 from .errors import ChatterboxFlashError, TextInputError, BackendError, OptionError
-from .config import add_decode_flags, config_from_args, check_option, DecodeConfig, REPO_ID
+from .config import add_decode_flags, add_model_flags, config_from_args, check_option, DecodeConfig
 
 # %% auto #0
 __all__ = ['build_parser', 'read_texts', 'wav_name', 'check_out_dir', 'check_args', 'default_voice', 'run_batch', 'run_stream',
@@ -24,28 +24,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--text_file", help="a file with one text per line (blank lines and # comments ignored)")
     p.add_argument("--out_dir", default="out", help="where the wavs go (default: out)")
     p.add_argument("--batch_size", type=int, default=8, help="texts decoded together (default 8; >= 1)")
-    p.add_argument("--backend", default=None,
-                   help="gpu (default when a GPU is visible, else cpu), flashinfer, cpu, mlx or auto")
-    p.add_argument("--dtype", default=None, help="auto, float32, float16 or bfloat16 (default: the backend's; for cpu, "
-                   "auto = bfloat16 where the CPU has native bfloat16, else float32)")
     p.add_argument("--quantize", choices=("int8", "int4"), default=None,
                    help="int8 weights, dynamic int8 activations (cpu, mlx), or int4 (mlx)")
-    p.add_argument("--threads", type=int, default=None,
-                   help="CPU threads (default: $CHATTERBOX_FLASH_THREADS, else all physical cores)")
     p.add_argument("--n_cfm_timesteps", type=int, default=2, help="S3Gen meanflow steps (default 2; 1 to 100)")
     p.add_argument("--max_speech_tokens", type=int, default=None, help="cap on speech tokens per text (25 per second)")
     p.add_argument("--seed", type=int, default=None, help="random seed for reproducible sampling")
-    p.add_argument("--checkpoint", help="a local checkpoint directory instead of the Hub")
-    p.add_argument("--repo_id", default=REPO_ID, help=f"Hub repository of the checkpoint (default {REPO_ID})")
-    p.add_argument("--revision", default=None, help="Hub revision (branch, tag or commit)")
-    p.add_argument("--tiny", action="store_true",
-                   help="use the tiny random checkpoint (offline demo: the audio is noise)")
-    p.add_argument("--no_watermark", action="store_true", help="skip the Perth watermark")
     p.add_argument("--stream", action="store_true", help="write each wav progressively as the audio is generated "
                    "(one text at a time) and print the time to first audio")
     p.add_argument("--verbose", action="store_true",
                    help="also show third-party warnings and prints (hidden by default)")
-    return add_decode_flags(p)
+    return add_decode_flags(add_model_flags(p))
 
 # %% ../nbs/11_cli.ipynb #2458cf49
 def read_texts(texts: list[str], text_file: str | None) -> list[str]:
@@ -82,13 +70,12 @@ def check_out_dir(out_dir) -> Path:
 # %% ../nbs/11_cli.ipynb #e6e30b78
 def check_args(a: argparse.Namespace) -> DecodeConfig:
     "Check every flag before any weights load; returns the `DecodeConfig`. Raises the package's errors."
-    import torch
-    from chatterbox_flash.engine import resolve_backend
+    from chatterbox_flash.engine import resolve_backend, default_backend
     cfg = config_from_args(a)
     check_option('--batch_size', a.batch_size, lo=1)
     check_option('--n_cfm_timesteps', a.n_cfm_timesteps, lo=1, hi=100)
     check_option('--max_speech_tokens', a.max_speech_tokens, lo=1, optional=True)
-    if a.backend is None: a.backend = 'gpu' if torch.cuda.is_available() else 'cpu'
+    a.backend = a.backend or default_backend()
     check_option('--threads', a.threads, lo=1, optional=True)
     if a.quantize == 'int4' and a.backend != 'mlx':
         raise BackendError(f"--quantize int4 works only with --backend mlx (got {a.backend}): use --quantize int8.")
@@ -99,17 +86,6 @@ def check_args(a: argparse.Namespace) -> DecodeConfig:
     return cfg
 
 # %% ../nbs/11_cli.ipynb #43c1360d
-def _load_tts(a):
-    from chatterbox_flash.tts import ChatterboxFlashTTS
-    from chatterbox_flash.cpu import set_cpu_threads
-    if a.backend == 'cpu': set_cpu_threads(a.threads)
-    kw = dict(backend=a.backend, dtype=a.dtype, watermark=not a.no_watermark)
-    if a.tiny:
-        from chatterbox_flash.tiny import tiny_checkpoint
-        return ChatterboxFlashTTS.from_local(tiny_checkpoint(), **kw)
-    if a.checkpoint: return ChatterboxFlashTTS.from_local(a.checkpoint, **kw)
-    return ChatterboxFlashTTS.from_pretrained(a.repo_id, revision=a.revision, **kw)
-
 def default_voice(a, tts) -> None:
     "Without `--audio_prompt`, condition `tts` on the checkpoint's voice (`conds.pt`), else on the bundled one."
     from chatterbox_flash.tiny import REF_VOICE
@@ -210,7 +186,8 @@ def run(a: argparse.Namespace) -> int:
     cfg = check_args(a)                                               # fail fast, before loading weights
     from chatterbox_flash.tts import load_audio_prompt
     if a.audio_prompt is not None: load_audio_prompt(a.audio_prompt)
-    tts = _load_tts(a)
+    from chatterbox_flash.tts import ChatterboxFlashTTS
+    tts = ChatterboxFlashTTS.from_flags(a)
     default_voice(a, tts)
     return (run_stream if a.stream else run_batch)(a, tts, texts, cfg)
 

@@ -10,7 +10,7 @@ from .errors import OptionError
 
 # %% auto #0
 __all__ = ['REPO_ID', 'knob', 'check_knob', 'DecodeConfig', 'knob_names', 'with_knobs', 'add_decode_flags', 'config_from_args',
-           'check_option']
+           'check_option', 'add_model_flags']
 
 # %% ../nbs/04a_config.ipynb #afa5dc68
 def knob(default, help: str, lo: float | None = None, hi: float | None = None, choices: tuple | None = None):
@@ -119,3 +119,20 @@ def check_option(name: str, value, lo: float | None = None, hi: float | None = N
 
 # %% ../nbs/04a_config.ipynb #838142a3
 REPO_ID: str = "ResembleAI/chatterbox-flash"   # the Hugging Face Hub repository of the released checkpoint
+
+# %% ../nbs/04a_config.ipynb #c7a0f002
+def add_model_flags(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    "Add the flags that name the model and where it runs: checkpoint, Hub repository and revision, backend, dtype..."
+    g = parser.add_argument_group('model')
+    g.add_argument("--checkpoint", help="a local checkpoint directory (or a Hub repository id) instead of --repo_id")
+    g.add_argument("--repo_id", default=REPO_ID, help=f"Hub repository of the checkpoint (default {REPO_ID})")
+    g.add_argument("--revision", default=None, help="Hub revision (branch, tag or commit)")
+    g.add_argument("--tiny", action="store_true", help="the tiny random checkpoint (offline demo: the audio is noise)")
+    g.add_argument("--backend", default=None,
+                   help="gpu (default when a GPU is visible, else cpu), flashinfer, cpu, mlx or auto")
+    g.add_argument("--dtype", default=None, help="auto, float32, float16 or bfloat16 (default: the backend's; for "
+                   "cpu, auto = bfloat16 where the CPU has native bfloat16, else float32)")
+    g.add_argument("--threads", type=int, default=None,
+                   help="CPU threads (default: $CHATTERBOX_FLASH_THREADS, else all physical cores)")
+    g.add_argument("--no_watermark", action="store_true", help="skip the Perth watermark")
+    return parser

@@ -13,8 +13,7 @@ setup_chatterbox()                            # chatterbox-tts installed? keep i
 from chatterbox.models.t3.modules.cond_enc import T3Cond
 from fastcore.basics import patch
 from .config import DecodeConfig, with_knobs
-from .model import ChatterboxFlashT3, block_causal_mask
-from .schedule import unmask_counts, count_table, quantile_levels, num_to_unmask
+from .schedule import unmask_counts, count_table, quantile_levels, num_to_unmask, block_causal_mask
 from .calibration import sample_candidates, pmi_scores, block_mean_prior, position_noise, select_top_n
 from .cfg import guided_logprobs, cfg_pmi
 from .engine import Engine, build_engine

@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_engine.ipynb #8e3a50a9
 from __future__ import annotations
-import os, importlib.util
+import os, importlib, importlib.util
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 import torch
@@ -14,8 +14,9 @@ from .errors import BackendError
 from .cpu import this_cpu, say_once
 
 # %% auto #0
-__all__ = ['FLASHINFER_AVAILABLE', 'MLX_AVAILABLE', 'BACKENDS', 'DTYPES', 'Engine', 'head_dim', 'EngineBase', 'Backend',
-           'parse_dtype', 'resolve_backend', 'build_engine', 'Lockstep']
+__all__ = ['FLASHINFER_AVAILABLE', 'MLX_AVAILABLE', 'BACKENDS', 'DTYPES', 'ENGINE_MODULES', 'Engine', 'head_dim', 'EngineBase',
+           'Backend', 'parse_dtype', 'default_backend', 'resolve_backend', 'register_engine', 'build_engine',
+           'Lockstep']
 
 # %% ../nbs/06_engine.ipynb #543cc99c
 @runtime_checkable
@@ -154,6 +155,10 @@ def parse_dtype(dtype) -> torch.dtype | None:
     return DTYPES[str(dtype).lower()]
 
 # %% ../nbs/06_engine.ipynb #b3df3031
+def default_backend() -> str:
+    "The backend when none is named: `gpu` where a CUDA GPU is visible, else `cpu`."
+    return 'gpu' if torch.cuda.is_available() else 'cpu'
+
 def _cpu_dtype(dt: torch.dtype | None) -> torch.dtype:
     """The torch `cpu` backend's dtype: `None` (auto) is this CPU's fastest (see `cpu_plan`); the choice and its reason
     are said once, and so is an explicit bfloat16 that this CPU (as oneDNN and ATen may use it) only emulates."""
@@ -176,8 +181,7 @@ def _engine_override(b: Backend) -> Backend:
 def resolve_backend(backend: str = 'auto', dtype=None) -> Backend:
     "Pick the backend row for `backend` (`auto|gpu|flashinfer|cpu|mlx`) and `dtype`, checking hardware and packages."
     name = (backend or 'auto').lower()
-    if name == 'auto':
-        name = ('flashinfer' if FLASHINFER_AVAILABLE else 'gpu') if torch.cuda.is_available() else 'cpu'
+    if name == 'auto': name = default_backend()
     if name not in BACKENDS:
         raise BackendError(f"Unknown backend {backend!r}: use one of auto, {', '.join(BACKENDS)}.")
     b = _engine_override(BACKENDS[name])
@@ -196,26 +200,23 @@ def resolve_backend(backend: str = 'auto', dtype=None) -> Backend:
     return Backend(b.name, b.engine, b.device, dt, b.cuda_graph and b.device == 'cuda')
 
 # %% ../nbs/06_engine.ipynb #a6ecab04
+ENGINE_MODULES: dict = {'torch': 'chatterbox_flash.engine_torch', 'flashinfer': 'chatterbox_flash.engine_flashinfer',
+                        'mlx': 'chatterbox_flash.engine_mlx'}
+_BUILDERS: dict = {}
+
+def register_engine(name: str, build) -> None:
+    "Called by an engine's module: `build(model, backend, quantize, **kw)` returns a ready engine named `name`."
+    _BUILDERS[name] = build
+
 def build_engine(model, backend: str | Backend = 'cpu', quantize: str | None = None, **kw) -> Engine:
     """An engine of `backend` over `model`'s backbone. `quantize='int8'` (torch CPU, mlx) or `'int4'` (mlx); on the
     CPU the torch engine first makes the model fast in place (`prepare_for_cpu`). Extra keywords go to the engine."""
     b = backend if isinstance(backend, Backend) else resolve_backend(backend, model.dtype)
     if quantize not in (None, 'int8', 'int4'):
         raise BackendError(f"Unknown quantize={quantize!r}: use int8 (cpu, mlx) or int4 (mlx).")
-    if b.engine == 'torch':
-        from chatterbox_flash.engine_torch import TorchEngine, prepare_for_cpu
-        if quantize and b.device != 'cpu':
-            raise BackendError(f"--quantize {quantize} runs on the cpu and mlx backends, not {b.name}.")
-        if b.device == 'cpu': prepare_for_cpu(model, quantize)
-        return TorchEngine(model, cuda_graph=b.cuda_graph, **kw)
-    if b.engine == 'flashinfer':
-        from chatterbox_flash.engine_flashinfer import FlashInferEngine
-        if quantize: raise BackendError(f"--quantize {quantize} runs on the cpu and mlx backends, not flashinfer.")
-        return FlashInferEngine(model, cuda_graph=b.cuda_graph, **kw)
-    if b.engine == 'mlx':
-        from chatterbox_flash.engine_mlx import MLXEngine
-        return MLXEngine(model, quantize_bits={None: None, 'int8': 8, 'int4': 4}[quantize], **kw)
-    raise BackendError(f"No engine {b.engine!r}.")
+    if b.engine not in ENGINE_MODULES: raise BackendError(f"No engine {b.engine!r}.")
+    if b.engine not in _BUILDERS: importlib.import_module(ENGINE_MODULES[b.engine])     # it registers itself
+    return _BUILDERS[b.engine](model, b, quantize, **kw)
 
 # %% ../nbs/06_engine.ipynb #ea9d3511
 class Lockstep:

@@ -10,12 +10,12 @@ from torch import Tensor
 from fastcore.basics import patch
 from transformers.models.llama.modeling_llama import apply_rotary_pos_emb
 from .errors import BackendError
-from .engine import EngineBase
+from .engine import EngineBase, register_engine
 
 PAGE = 16
 
 # %% auto #0
-__all__ = ['PAGE', 'FlashInferEngine']
+__all__ = ['PAGE', 'FlashInferEngine', 'build_flashinfer_engine']
 
 # %% ../nbs/14_engine_flashinfer.ipynb #24a0878c
 class FlashInferEngine(EngineBase):
@@ -118,3 +118,11 @@ def _join_cache(self: FlashInferEngine, old):
     new_hosts = self.lengths_host
     EngineBase._join_cache(self, old[:2])
     self.lengths_host, self._plan_key = old[2] + new_hosts, None
+
+# %% ../nbs/14_engine_flashinfer.ipynb #b1d7e012
+def build_flashinfer_engine(model, b, quantize: str | None = None, **kw) -> FlashInferEngine:
+    "The FlashInfer engine for backend `b` (no quantization: that runs on the cpu and mlx backends)."
+    if quantize: raise BackendError(f"--quantize {quantize} runs on the cpu and mlx backends, not flashinfer.")
+    return FlashInferEngine(model, cuda_graph=b.cuda_graph, **kw)
+
+register_engine('flashinfer', build_flashinfer_engine)

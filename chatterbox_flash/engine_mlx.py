@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 from fastcore.basics import patch
 from .errors import BackendError
-from .engine import EngineBase
+from .engine import EngineBase, register_engine
 try:
     import mlx.core as mx, mlx.nn as nn
     from mlx_lm.models.llama import ModelArgs, TransformerBlock
@@ -20,7 +20,7 @@ except ImportError as e:                            # build_engine checks first;
 
 # %% auto #0
 __all__ = ['MX_DTYPES', 'QUANT_GROUP_ENV', 'mx_dtype', 'to_mx', 'to_torch', 'mlx_args', 'MLXBackbone', 'cpu_layout',
-           'convert_backbone', 'quant_group_size', 'quantize_backbone', 'MLXEngine']
+           'convert_backbone', 'quant_group_size', 'quantize_backbone', 'MLXEngine', 'build_mlx_engine']
 
 # %% ../nbs/13_engine_mlx.ipynb #91a110ff
 MX_DTYPES = {torch.float32: mx.float32, torch.float16: mx.float16}
@@ -192,3 +192,10 @@ def _join_cache(self: MLXEngine, old):
     self.k = [mx.concatenate([pad(a), pad(b)], 0) for a, b in zip(old[0], self.k)]
     self.v = [mx.concatenate([pad(a), pad(b)], 0) for a, b in zip(old[1], self.v)]
     mx.eval(self.k, self.v)
+
+# %% ../nbs/13_engine_mlx.ipynb #b1d7e022
+def build_mlx_engine(model, b, quantize: str | None = None, **kw) -> MLXEngine:
+    "The MLX engine for backend `b`, with 8-bit (`int8`) or 4-bit (`int4`) weights when `quantize` says so."
+    return MLXEngine(model, quantize_bits={None: None, 'int8': 8, 'int4': 4}[quantize], **kw)
+
+register_engine('mlx', build_mlx_engine)

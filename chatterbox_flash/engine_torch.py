@@ -8,13 +8,13 @@ import torch, torch.nn.functional as F
 from torch import Tensor
 from transformers.models.llama.modeling_llama import apply_rotary_pos_emb
 from fastcore.basics import patch
-from .engine import EngineBase
+from .engine import EngineBase, register_engine
 from .errors import BackendError
 from .cpu import CpuPlan, INT8_KERNELS, this_cpu, say_once
 
 # %% auto #0
 __all__ = ['X_ZERO', 'QUANTIZE', 'TorchEngine', 'mkldnn_bf16_ok', 'PackedLinear', 'pack_linears', 'int8_probe', 'int8_kernel',
-           'Int8Linear', 'quantize_linears', 'prepare_for_cpu']
+           'Int8Linear', 'quantize_linears', 'prepare_for_cpu', 'build_torch_engine']
 
 # %% ../nbs/07_engine_torch.ipynb #24224952
 class TorchEngine(EngineBase):
@@ -259,3 +259,13 @@ def prepare_for_cpu(model, quantize: str | None = None, kernel: str | None = Non
         model._priors.clear()
         model.block_prior()
     return what
+
+# %% ../nbs/07_engine_torch.ipynb #b1d7e002
+def build_torch_engine(model, b, quantize: str | None = None, **kw) -> TorchEngine:
+    "The torch engine for backend `b`; on the CPU the model is made fast first, in place (`prepare_for_cpu`)."
+    if quantize and b.device != 'cpu':
+        raise BackendError(f"--quantize {quantize} runs on the cpu and mlx backends, not {b.name}.")
+    if b.device == 'cpu': prepare_for_cpu(model, quantize)
+    return TorchEngine(model, cuda_graph=b.cuda_graph, **kw)
+
+register_engine('torch', build_torch_engine)

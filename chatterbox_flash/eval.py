@@ -13,7 +13,7 @@ import numpy as np
 import soundfile as sf
 from tqdm import tqdm
 
-from .config import REPO_ID, add_decode_flags, config_from_args, knob_names
+from .config import REPO_ID, add_decode_flags, add_model_flags, config_from_args, knob_names
 from .errors import (AudioPromptError, ChatterboxFlashError, CheckpointError, OptionError,
                                      TextInputError)
 
@@ -603,15 +603,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument('--test_list', required=True, help='JSONL (or seed-tts-eval meta.lst) test list')
     p.add_argument('--out_dir', required=True, help='writes OUT_DIR/wavs/{id}.wav and OUT_DIR/results.{json,md}')
     p.add_argument('--wav_dir', help='folder of {id}.wav to score (default OUT_DIR/wavs)')
-    p.add_argument('--backend', help='gpu | flashinfer | cpu | mlx (default gpu when CUDA is there, else cpu)')
-    p.add_argument('--checkpoint', help=f'local checkpoint folder or hub repo id (default {REPO_ID})')
-    p.add_argument('--tiny', action='store_true', help='tiny random checkpoint: checks the pipeline, scores nothing')
     p.add_argument('--device', help='torch device for the TTS and the scorers (default from --backend)')
-    p.add_argument('--dtype', help='T3 dtype for the backend: float32, float16 or bfloat16')
-    p.add_argument('--no_watermark', action='store_true', help='skip the Perth watermark on the outputs')
     p.add_argument('--batch_size', type=int, default=1, help='texts per generate_batch call (default 1)')
     p.add_argument('--seed', type=int, help='torch.manual_seed before generating')
-    add_decode_flags(p)
+    add_decode_flags(add_model_flags(p))
     p.add_argument('--n_cfm_timesteps', type=int, help='S3Gen meanflow steps, passed to generate() when given')
     p.add_argument('--max_speech_tokens', type=int, help='cap on speech tokens per text (25 per second), when given')
     p.add_argument('--limit', type=int, help='only the first N items')
@@ -634,10 +629,9 @@ def _parser() -> argparse.ArgumentParser:
 _NOT_KNOBS = ('max_speech_tokens', 'n_cfm_timesteps')   # generate() keywords that are not decode knobs
 
 def _backend(args) -> str:
-    "--backend, else gpu when CUDA is available, else cpu."
-    if args.backend: return args.backend
-    import torch
-    return 'gpu' if torch.cuda.is_available() else 'cpu'
+    "--backend, else the default backend (gpu when CUDA is available, else cpu)."
+    from chatterbox_flash.engine import default_backend
+    return args.backend or default_backend()
 
 def _check_args(args, loads_tts: bool) -> None:
     "Reject bad flag values before anything loads: `OptionError` / `BackendError` naming the fix."
@@ -665,14 +659,7 @@ def _gen_kwargs(args) -> dict:
 def _load_tts(args):
     "`ChatterboxFlashTTS` from --tiny / --checkpoint (folder or repo id) / the released repo, imported only here."
     from chatterbox_flash.tts import ChatterboxFlashTTS
-    kw = dict(device=args.device, backend=_backend(args), dtype=args.dtype)
-    if args.no_watermark: kw['watermark'] = False
-    if args.tiny:
-        from chatterbox_flash.tiny import tiny_checkpoint
-        return ChatterboxFlashTTS.from_local(tiny_checkpoint(), **kw)
-    if args.checkpoint and Path(args.checkpoint).expanduser().is_dir():
-        return ChatterboxFlashTTS.from_local(Path(args.checkpoint).expanduser(), **kw)
-    return ChatterboxFlashTTS.from_pretrained(args.checkpoint or REPO_ID, **kw)
+    return ChatterboxFlashTTS.from_flags(argparse.Namespace(**{**vars(args), 'backend': _backend(args)}))
 
 def _meta(args, gen_kw: dict) -> dict:
     "What produced a results file."

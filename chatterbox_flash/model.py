@@ -19,7 +19,7 @@ from .cfg import null_prefix
 from .config import DecodeConfig, with_knobs
 
 # %% auto #0
-__all__ = ['ChatterboxFlashT3', 'load_t3_state_dict', 't3_config_for', 'load_t3', 'block_causal_mask']
+__all__ = ['ChatterboxFlashT3', 'load_t3_state_dict', 't3_config_for', 'load_t3']
 
 # %% ../nbs/05_model.ipynb #3f9fa5f5
 class ChatterboxFlashT3(T3):
@@ -174,21 +174,6 @@ def prefix_embeds(self: ChatterboxFlashT3, cond: T3Cond, text_tokens: Tensor, cf
         ce0, te0 = null_prefix(ce, te, torch.ones_like(text, dtype=torch.bool))
         rows.append(torch.cat([ce0, te0, sos], 1))
     return torch.cat(rows)
-
-# %% ../nbs/05_model.ipynb #e4c4f822
-def block_causal_mask(P: int, n_blocks: int, L: int, device=None, last: int | None = None) -> Tensor:
-    """Boolean `(S, S)` mask over a prefix of `P` and `n_blocks` blocks of `L` (the last one `last` long, default `L`):
-    causal over the prefix, bidirectional within each block, every block sees everything before it.
-
-    >>> block_causal_mask(1, 1, 2).int().tolist()
-    [[1, 0, 0], [1, 1, 1], [1, 1, 1]]
-    """
-    last = L if last is None else last
-    S = P + (n_blocks - 1) * L + last if n_blocks else P
-    idx = torch.arange(S, device=device)
-    end = (P + ((idx - P) // L + 1) * L - 1).clamp(max=S - 1)      # the last token of each position's block
-    grp = torch.where(idx < P, idx, end)                            # a block's tokens all see up to its last token
-    return idx[None, :] <= grp[:, None]
 
 # %% ../nbs/05_model.ipynb #ae836ed8
 @patch

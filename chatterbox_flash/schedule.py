@@ -8,7 +8,8 @@ import torch
 from torch import Tensor
 
 # %% auto #0
-__all__ = ['time_shift', 'unmask_counts', 'count_table', 'quantile_levels', 'masked_quantile', 'num_to_unmask']
+__all__ = ['time_shift', 'unmask_counts', 'count_table', 'quantile_levels', 'masked_quantile', 'num_to_unmask',
+           'block_causal_mask']
 
 # %% ../nbs/02_schedule.ipynb #0df0e396
 def time_shift(s: Tensor | float, t: float) -> Tensor | float:
@@ -93,3 +94,18 @@ def num_to_unmask(step: Tensor, masked: Tensor, scores: Tensor, counts: Tensor, 
         qv = masked_quantile(scores, masked, q_levels.to(scores.device)[k])
         n = torch.minimum(torch.maximum(n, (masked & (scores >= qv[:, None])).sum(-1)), m)
     return torch.where(k == K - 1, m, n)
+
+# %% ../nbs/02_schedule.ipynb #e4c4f822
+def block_causal_mask(P: int, n_blocks: int, L: int, device=None, last: int | None = None) -> Tensor:
+    """Boolean `(S, S)` mask over a prefix of `P` and `n_blocks` blocks of `L` (the last one `last` long, default `L`):
+    causal over the prefix, bidirectional within each block, every block sees everything before it.
+
+    >>> block_causal_mask(1, 1, 2).int().tolist()
+    [[1, 0, 0], [1, 1, 1], [1, 1, 1]]
+    """
+    last = L if last is None else last
+    S = P + (n_blocks - 1) * L + last if n_blocks else P
+    idx = torch.arange(S, device=device)
+    end = (P + ((idx - P) // L + 1) * L - 1).clamp(max=S - 1)      # the last token of each position's block
+    grp = torch.where(idx < P, idx, end)                            # a block's tokens all see up to its last token
+    return idx[None, :] <= grp[:, None]

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np, soundfile as sf, torch
 from fastcore.basics import patch
 from fastapi import Request                 # at module level: the routes' annotations are resolved here
-from .config import DecodeConfig, add_decode_flags, config_from_args, check_option, knob_names, REPO_ID
+from .config import (DecodeConfig, add_decode_flags, add_model_flags, config_from_args, check_option,
+                                     knob_names)
 from .errors import ChatterboxFlashError, OptionError, TextInputError, AudioPromptError
 from .scheduler import Scheduler, SpeechJob, Hooks, QueueFull, JobCancelled
 from .stream import watermark_stream
@@ -501,13 +502,6 @@ def build_parser() -> argparse.ArgumentParser:
     a = p.add_argument
     a("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; 0.0.0.0 for all interfaces)")
     a("--port", type=int, default=8000, help="port (default 8000)")
-    a("--checkpoint", help="a local checkpoint directory instead of the Hub")
-    a("--repo_id", default=REPO_ID, help=f"Hub repository of the checkpoint (default {REPO_ID})")
-    a("--revision", default=None, help="Hub revision")
-    a("--tiny", action="store_true", help="the tiny random checkpoint (offline; the audio is noise)")
-    a("--backend", default=None, help="gpu (default when a GPU is visible, else cpu), flashinfer, cpu, mlx")
-    a("--dtype", default=None, help="auto, float32, float16 or bfloat16 (default: the backend's)")
-    a("--threads", type=int, default=None, help="CPU threads (cpu backend)")
     a("--max_batch", type=int, default=16, help="most rows decoding together (default 16)")
     a("--max_queue", type=int, default=64, help="most requests waiting to join; more get 429 (default 64)")
     a("--api_key", default=os.environ.get('CHATTERBOX_FLASH_API_KEY'),
@@ -519,9 +513,8 @@ def build_parser() -> argparse.ArgumentParser:
     a("--max_speech_tokens", type=int, default=None, help="cap on speech tokens per sentence piece (25 per second)")
     a("--request_timeout", type=float, default=600, help="seconds a request may take in all (default 600)")
     a("--n_cfm_timesteps", type=int, default=2, help="S3Gen meanflow steps (default 2)")
-    a("--no_watermark", action="store_true", help="skip the Perth watermark")
     a("--log_level", default="info", choices=("debug", "info", "warning", "error"), help="server log level")
-    return add_decode_flags(p)
+    return add_decode_flags(add_model_flags(p))
 
 # %% ../nbs/19_server.ipynb #fc3bfb5a
 def check_settings(a: argparse.Namespace) -> argparse.Namespace:
@@ -533,8 +526,9 @@ def check_settings(a: argparse.Namespace) -> argparse.Namespace:
     check_option('--max_speech_tokens', a.max_speech_tokens, lo=1, optional=True)
     for k in ('--max_upload_seconds', '--request_timeout'): check_option(k, getattr(a, k[2:]), lo=0, whole=False)
     if a.tiny and a.max_speech_tokens is None: a.max_speech_tokens = 50      # random weights never say EOS
-    if a.backend is None: a.backend = 'gpu' if torch.cuda.is_available() else 'cpu'
-    from chatterbox_flash.engine import resolve_backend
+    check_option('--threads', a.threads, lo=1, optional=True)
+    from chatterbox_flash.engine import resolve_backend, default_backend
+    a.backend = a.backend or default_backend()
     resolve_backend(a.backend, a.dtype)
     a.quantize = None
     return a
@@ -542,9 +536,9 @@ def check_settings(a: argparse.Namespace) -> argparse.Namespace:
 # %% ../nbs/19_server.ipynb #ee98d06b
 def load(a: argparse.Namespace):
     "Load the model of checked flags `a`; sets `a.default_conds` (the checkpoint's voice, else the bundled one)."
-    from chatterbox_flash.cli import _load_tts
+    from chatterbox_flash.tts import ChatterboxFlashTTS
     from chatterbox_flash.tiny import REF_VOICE
-    tts = _load_tts(a)
+    tts = ChatterboxFlashTTS.from_flags(a)
     a.default_conds = tts.conds if tts.conds is not None else tts.prepare_conditionals(REF_VOICE)
     return tts
 

@@ -124,6 +124,25 @@ def from_pretrained(cls: ChatterboxFlashTTS, repo_id: str = REPO_ID, device: str
     "Download (or reuse the HF cache of) `repo_id` and load it; see `from_local` for the keywords."
     return cls.from_local(download_checkpoint(repo_id, revision), device, **kw)
 
+# %% ../nbs/10_tts.ipynb #f1a9f1a2
+@patch(cls_method=True)
+def from_flags(cls: ChatterboxFlashTTS, a) -> ChatterboxFlashTTS:
+    """The model that parsed command-line flags `a` name (`tiny`, `checkpoint`, `repo_id`, `revision`, `backend`,
+    `dtype`, `device`, `no_watermark`, `threads`; missing ones take their defaults). On the cpu backend, a command
+    with a `threads` flag sets torch's threads (None: the physical cores).
+
+    Example: `ChatterboxFlashTTS.from_flags(build_parser().parse_args(['--tiny', '--text', 'Hi.']))`."""
+    from chatterbox_flash.cpu import set_cpu_threads
+    flag = lambda k, default=None: getattr(a, k, default)
+    if flag('backend') == 'cpu' and hasattr(a, 'threads'): set_cpu_threads(a.threads)
+    kw = dict(device=flag('device'), backend=flag('backend'), dtype=flag('dtype'), watermark=not flag('no_watermark'))
+    if flag('tiny'):
+        from chatterbox_flash.tiny import tiny_checkpoint
+        return cls.from_local(tiny_checkpoint(), **kw)
+    ck = flag('checkpoint')
+    if ck and Path(ck).expanduser().is_dir(): return cls.from_local(Path(ck).expanduser(), **kw)
+    return cls.from_pretrained(ck or flag('repo_id') or REPO_ID, revision=flag('revision'), **kw)
+
 # %% ../nbs/10_tts.ipynb #0ccc79b6
 AUDIO_EXTS = ('.wav', '.flac', '.ogg', '.mp3', '.m4a', '.aiff', '.aif')
 
