@@ -154,7 +154,13 @@ class BatchDecoder:
         self.qlev = quantile_levels(cfg.num_steps, cfg.time_shift_tau).to(self.dev)
         self.prior_c = self.prior_u = model.block_prior(self.L) if cfg.use_prior else None
         self.acc = torch.zeros(3, dtype=torch.long, device=self.dev)            # blocks, steps, tokens
-        self.B = 0
+        self.B = 0                                                                # rows ever added
+        # the live rows' state: empty until `start` (or `add`) brings rows in
+        none = lambda dt: torch.zeros(0, dtype=dt, device=self.dev)
+        self.rows, self.budgets, self.n_out = none(torch.long), none(torch.long), none(torch.long)
+        self.committing, self.any_commit, self.ragged = none(torch.bool), False, False
+        self.shift = self.st = self.out = self.fresh = None                     # SOS hiddens, blocks, outputs
+        self.T = self.W = 0                                                       # longest budget, widest block
 
     def both(self, t: Tensor) -> Tensor:
         "Per-row tensor → per-engine-row (cond rows, then null rows under CFG)."
@@ -297,7 +303,7 @@ def cat(self: BlockState, other: 'BlockState') -> 'BlockState':
 def add(self: BatchDecoder, prefixes: list[Tensor], budgets: Tensor) -> Tensor:
     """Join new rows, one prefix each (`model.prefix_embeds`), between two steps; returns their row ids. Each decodes
     exactly as it would alone."""
-    if not hasattr(self, 'rows') or not self.live: return self._restart(prefixes, budgets)
+    if not self.live: return self._restart(prefixes, budgets)
     L, dev, R, M = self.L, self.dev, self.live, len(prefixes)
     x, lens = _pad_prefixes(prefixes)
     bud = torch.tensor([int(b) for b in budgets.tolist()], device=dev)

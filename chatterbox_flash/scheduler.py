@@ -29,9 +29,11 @@ _job_ids = itertools.count(1)
 # %% ../nbs/18_scheduler.ipynb #9106ab2c
 class SpeechJob:
     """One request: text pieces (token ids with markers, `tts.text_chunks`), a voice (`Conditionals`), the decode
-    knobs, a speech-token cap per piece; audio comes out per piece, in order, streamed or whole."""
+    knobs, a speech-token cap per piece; audio comes out per piece, in order, streamed or whole. `watermark`, when
+    given, is applied to each float32 chunk by whoever delivers the audio (the server)."""
     def __init__(self, pieces: list[Tensor], conds, cfg: DecodeConfig, cap: int | None = None, stream: bool = True,
-                 n_cfm_timesteps: int = 2, vocoder_seed: int = 0, timeout: float | None = None, chars: int = 0):
+                 n_cfm_timesteps: int = 2, vocoder_seed: int = 0, timeout: float | None = None, chars: int = 0,
+                 watermark=None):
         self.id, self.pieces, self.conds, self.cfg, self.cap = f"speech_{next(_job_ids)}", pieces, conds, cfg, cap
         self.stream, self.nfe, self.seed, self.chars = stream, n_cfm_timesteps, vocoder_seed, chars
         self.budgets = [speech_budget(p.numel(), cap) for p in pieces]
@@ -44,6 +46,8 @@ class SpeechJob:
         self.admitted = 0                                       # pieces that have joined the batch
         self.t_submit, self.t_first, self.t_end = time.monotonic(), None, None
         self.deadline = None if timeout is None else self.t_submit + timeout
+        self.watermark = watermark                              # float32 chunk -> watermarked chunk, or None
+        self.reported = False                                   # the end has gone to the hooks
 
     def cancel(self, error: BaseException | None = None):
         "Stop this request: its rows leave the batch before the next forward; readers get `error` or `JobCancelled`."
@@ -295,8 +299,8 @@ def _vocode_loop(self: Scheduler):
 def _end(self: Scheduler, job: SpeechJob, error: BaseException | None):
     "Report a request's end to the hooks, once."
     with self.cv:
-        if getattr(job, '_reported', False): return
-        job._reported = True
+        if job.reported: return
+        job.reported = True
     if error is not None and job.error is None: job.error = error
     if job.t_end is None: job.t_end = time.monotonic()
     self.hooks.on_end(job)

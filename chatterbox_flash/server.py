@@ -353,6 +353,11 @@ async def _body(request) -> SpeechBody:
     try: return SpeechBody.model_validate(data)
     except ValidationError as e: raise _invalid(e.errors()) from None
 
+def _watermark_fn(tts):
+    "The chunk watermarker of `tts` (float32 array in, float32 array out), or None when it does not watermark."
+    if not tts.watermark: return None
+    return lambda a: tts.apply_watermark(torch.from_numpy(a)[None])[0].numpy()
+
 def _job(request, b: SpeechBody) -> tuple[SpeechJob, dict]:
     "Check the request and queue its `SpeechJob`."
     st = request.app.state
@@ -361,9 +366,7 @@ def _job(request, b: SpeechBody) -> tuple[SpeechJob, dict]:
     except TextInputError as e: raise ApiError(400, str(e), 'input') from None
     job = SpeechJob(pieces, req['conds'], req['cfg'], cap=req['cap'], stream=req['stream'],
                     n_cfm_timesteps=st.settings.n_cfm_timesteps, vocoder_seed=secrets.randbelow(2**31),
-                    timeout=st.settings.request_timeout, chars=len(b.input))
-    tts = st.tts
-    job.mark = (lambda a: tts.apply_watermark(torch.from_numpy(a)[None])[0].numpy()) if tts.watermark else None
+                    timeout=st.settings.request_timeout, chars=len(b.input), watermark=_watermark_fn(st.tts))
     try: st.sched.submit(job)
     except QueueFull as e:
         raise ApiError(429, f"The server is busy: {e}. Retry shortly.", code='queue_full',
@@ -393,8 +396,7 @@ def _speech_routes(app):
 async def _chunks(job):
     "The request's audio chunks, read off the event loop; cancels the request if the reader stops early."
     from starlette.concurrency import run_in_threadpool
-    mark = getattr(job, 'mark', None)
-    it = job.chunks() if mark is None else watermark_stream(job.chunks(), mark)   # marked as it flows
+    it = job.chunks() if job.watermark is None else watermark_stream(job.chunks(), job.watermark)   # as it flows
     try:
         while (x := await run_in_threadpool(next, it, None)) is not None: yield x
     finally:
