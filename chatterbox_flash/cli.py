@@ -180,9 +180,10 @@ def run(a: argparse.Namespace) -> int:
         raise TextInputError(problems[0] if len(texts) == 1 else
                              f"None of the {len(texts)} texts can be spoken ({problems[0]})")
     if a.tiny and a.max_speech_tokens is None:
-        a.max_speech_tokens = 50
-        print("--tiny: random weights never say EOS, so each text is capped at 50 speech tokens (2 s); "
-              "the audio is noise-like by design.", file=sys.stderr)
+        from chatterbox_flash.tiny import TINY_MAX_SPEECH_TOKENS
+        a.max_speech_tokens = TINY_MAX_SPEECH_TOKENS
+        print(f"--tiny: random weights never say EOS, so each text is capped at {TINY_MAX_SPEECH_TOKENS} speech tokens "
+              f"({TINY_MAX_SPEECH_TOKENS / 25:g} s); the audio is noise-like by design.", file=sys.stderr)
     cfg = check_args(a)                                               # fail fast, before loading weights
     from chatterbox_flash.tts import load_audio_prompt
     if a.audio_prompt is not None: load_audio_prompt(a.audio_prompt)

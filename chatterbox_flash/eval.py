@@ -19,11 +19,10 @@ from .errors import (AudioPromptError, ChatterboxFlashError, CheckpointError, Op
 
 # %% auto #0
 __all__ = ['ID_KEYS', 'REF_AUDIO_KEYS', 'REF_TEXT_KEYS', 'TEXT_KEYS', 'LANG_KEYS', 'ZHON_PUNCTUATION', 'SEED_TTS_PUNCTUATION',
-           'TINY_MAX_SPEECH_TOKENS', 'EvalItem', 'load_test_list', 'GenResult', 'wav_done', 'write_wav',
-           'generate_test_set', 'spell_numbers', 'normalize_for_wer', 'utterance_wer', 'wer', 'hub_offline',
-           'hf_cache_dir', 'model_error', 'hub_endpoint', 'hub_reachable', 'hub_preflight', 'load_pretrained',
-           'load_audio', 'WhisperASR', 'cosine', 'SpeakerSim', 'UTMOS', 'summarize', 'score_test_set', 'results_table',
-           'save_results', 'main', 'cli']
+           'EvalItem', 'load_test_list', 'GenResult', 'wav_done', 'write_wav', 'generate_test_set', 'spell_numbers',
+           'normalize_for_wer', 'utterance_wer', 'wer', 'hub_offline', 'hf_cache_dir', 'model_error', 'hub_endpoint',
+           'hub_reachable', 'hub_preflight', 'load_pretrained', 'load_audio', 'WhisperASR', 'cosine', 'SpeakerSim',
+           'UTMOS', 'summarize', 'score_test_set', 'results_table', 'save_results', 'main', 'cli']
 
 # %% ../nbs/15_eval.ipynb #13aedeb2
 ID_KEYS: tuple = ('id', 'uid', 'utt', 'utt_id')
@@ -588,8 +587,6 @@ def save_results(out_dir, rows: Sequence[dict], meta: dict | None = None) -> tup
     return jp, mp
 
 # %% ../nbs/15_eval.ipynb #23bcbb47
-TINY_MAX_SPEECH_TOKENS: int = 50   # --tiny: random weights never say EOS, so cap each text (2 s), as the synthesize CLI
-
 class _Parser(argparse.ArgumentParser):
     "argparse that reports a bad flag in one line, `error: ...`, with exit code 2 (no usage block)."
     def error(self, message: str):
@@ -652,7 +649,9 @@ def _check_args(args, loads_tts: bool) -> None:
 def _gen_kwargs(args) -> dict:
     "generate() keyword arguments: the decode knobs and length / vocoder flags that were given, and only those."
     kw = {k: getattr(args, k) for k in (*knob_names(), *_NOT_KNOBS) if getattr(args, k) is not None}
-    if args.tiny and 'max_speech_tokens' not in kw: kw['max_speech_tokens'] = TINY_MAX_SPEECH_TOKENS
+    if args.tiny and 'max_speech_tokens' not in kw:
+        from chatterbox_flash.tiny import TINY_MAX_SPEECH_TOKENS          # random weights never say EOS
+        kw['max_speech_tokens'] = TINY_MAX_SPEECH_TOKENS
     return kw
 
 # %% ../nbs/15_eval.ipynb #7b9604c3

@@ -527,7 +527,9 @@ def check_settings(a: argparse.Namespace) -> argparse.Namespace:
         check_option(k, getattr(a, k[2:]), lo=lo, hi=hi)
     check_option('--max_speech_tokens', a.max_speech_tokens, lo=1, optional=True)
     for k in ('--max_upload_seconds', '--request_timeout'): check_option(k, getattr(a, k[2:]), lo=0, whole=False)
-    if a.tiny and a.max_speech_tokens is None: a.max_speech_tokens = 50      # random weights never say EOS
+    if a.tiny and a.max_speech_tokens is None:                               # random weights never say EOS
+        from chatterbox_flash.tiny import TINY_MAX_SPEECH_TOKENS
+        a.max_speech_tokens = TINY_MAX_SPEECH_TOKENS
     check_option('--threads', a.threads, lo=1, optional=True)
     from chatterbox_flash.engine import resolve_backend, default_backend
     a.backend = a.backend or default_backend()

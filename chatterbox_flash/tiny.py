@@ -6,9 +6,9 @@
 __all__ = ['TINY_LLAMA_OVERRIDES', 'TINY_LLAMA', 'TINY_LLAMA_NAME', 'ARCH_KEYS', 'TEXT_VOCAB_SIZE', 'START_TEXT', 'START_TEXT_ID',
            'TEXT_SPECIALS', 'TEXT_CHARS', 'MASK_INIT_STD', 'TINY_S3GEN', 'T3_FILE', 'S3GEN_FILE', 'VE_FILE',
            'TOKENIZER_FILE', 'CONFIG_FILE', 'CHECKPOINT_FILES', 'SHARP_HEAD_SCALE', 'EOS_LIKE_TOKEN', 'REF_VOICE',
-           'register_llama_config', 'tiny_t3_hp', 'write_tiny_tokenizer', 'tiny_t3_state_dict', 'tiny_s3gen_state_dict',
-           'tiny_ve_state_dict', 'tiny_config', 'cache_dir', 'tiny_checkpoint', 'write_tiny_checkpoint',
-           'sharp_t3_state_dict', 'state_dict_sha256', 'random_voice']
+           'TINY_MAX_SPEECH_TOKENS', 'register_llama_config', 'tiny_t3_hp', 'write_tiny_tokenizer',
+           'tiny_t3_state_dict', 'tiny_s3gen_state_dict', 'tiny_ve_state_dict', 'tiny_config', 'cache_dir',
+           'tiny_checkpoint', 'write_tiny_checkpoint', 'sharp_t3_state_dict', 'state_dict_sha256', 'random_voice']
 
 # %% ../nbs/01_tiny.ipynb #905012e9
 import copy, json, os, shutil, string, tempfile
@@ -275,3 +275,4 @@ def _package_dir() -> Path:
         return Path(chatterbox_flash.__file__).parent
 
 REF_VOICE: Path = _package_dir() / "assets" / "ref_voice.wav"
+TINY_MAX_SPEECH_TOKENS: int = 50      # random weights never say EOS: commands cap each text of `--tiny` (2 s)
