@@ -36,7 +36,7 @@ def main(argv=None) -> int:
                    help="blocks of 16 speech tokens per audio chunk after the first (which follows the first block)")
     p.add_argument("--no_watermark", action="store_true", help="leave out the Perth watermark")
     p.add_argument("--seed", type=int, default=None)
-    from chatterbox_flash.config import add_decode_flags, config_from_args
+    from chatterbox_flash.decoding.config import add_decode_flags, config_from_args
     a = add_decode_flags(p).parse_args(argv)
     cfg = config_from_args(a)                                # decoding knobs, checked before anything loads
     pcm, sys.stdout = sys.stdout.buffer, sys.stderr          # stdout carries audio only: any print goes to stderr

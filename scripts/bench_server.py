@@ -30,7 +30,7 @@ def free_port() -> int:
 def start_server(model_flags: list, max_batch: int, max_queue: int, log):
     import httpx
     port = free_port()
-    code = "import sys; from chatterbox_flash.cli import main; sys.exit(main())"
+    code = "import sys; from chatterbox_flash.tools.cli import main; sys.exit(main())"
     p = subprocess.Popen([sys.executable, "-c", code, "serve", "--port", str(port), "--max_batch", str(max_batch),
                           "--max_queue", str(max_queue), "--no_watermark", *model_flags], stdout=log,
                          stderr=subprocess.STDOUT, cwd=ROOT)

@@ -23,7 +23,7 @@ if ! { command -v chromium && command -v chromedriver; } >/dev/null 2>&1 && comm
   (apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null) \
     || echo "note: could not install chromium / chromium-driver (the browser tests will say so)"
 fi
-$VPY -c "import chatterbox_flash.tts, chatterbox_flash; print('chatterbox-flash', chatterbox_flash.__version__, 'installed in .venv')"
+$VPY -c "import chatterbox_flash.speech.tts, chatterbox_flash; print('chatterbox-flash', chatterbox_flash.__version__, 'installed in .venv')"
 if [ -z "${SKIP_DEMO:-}" ]; then
   .venv/bin/chatterbox-flash --tiny --backend cpu --dtype float32 --max_speech_tokens 50 \
     --text "Hello there, this is Chatterbox Flash." --out_dir out

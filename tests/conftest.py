@@ -8,12 +8,12 @@ PY = sys.executable
 
 @pytest.fixture(scope="session")
 def tiny_ckpt():
-    from chatterbox_flash.tiny import tiny_checkpoint
+    from chatterbox_flash.checkpoints.tiny import tiny_checkpoint
     return tiny_checkpoint()
 
 @pytest.fixture(scope="session")
 def ref_voice():
-    from chatterbox_flash.tiny import REF_VOICE
+    from chatterbox_flash.checkpoints.tiny import REF_VOICE
     return REF_VOICE
 
 def run_cli(*args, env=None, timeout=900):

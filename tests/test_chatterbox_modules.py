@@ -16,7 +16,7 @@ def installed_hashes() -> dict:
 def test_installed_distribution_is_the_pinned_one():
     name, version = DATA["fork"].split("==")
     assert metadata.version(name) == version
-    from chatterbox_flash.env import CHATTERBOX_DIST
+    from chatterbox_flash.runtime.env import CHATTERBOX_DIST
     assert CHATTERBOX_DIST == DATA["fork"]
 
 def test_chatterbox_modules_match_chatterbox_tts_0_1_7():
@@ -32,8 +32,8 @@ def test_fork_differences_are_outside_what_we_run():
     `T3.inference` builds only for multilingual models; our checkpoints are English."""
     import inspect, re
     from chatterbox.models.t3 import T3
-    from chatterbox_flash.tiny import tiny_checkpoint
-    from chatterbox_flash.model import load_t3
+    from chatterbox_flash.checkpoints.tiny import tiny_checkpoint
+    from chatterbox_flash.decoding.model import load_t3
     assert set(DATA["fork_differs"]) == {"chatterbox/__init__.py",
                                          "chatterbox/models/t3/inference/alignment_stream_analyzer.py"}
     src = inspect.getsource(T3.inference)

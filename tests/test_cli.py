@@ -4,7 +4,7 @@ a non-zero exit code and no wav left behind. Inputs rejected before any weights 
 import contextlib, io
 import numpy as np, pytest, soundfile as sf, torch
 from conftest import run_cli
-from chatterbox_flash.cli import main
+from chatterbox_flash.tools.cli import main
 
 def main_in_process(*args):
     "Run the CLI's `main` here; returns (exit code, stdout, stderr)."

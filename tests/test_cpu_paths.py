@@ -2,8 +2,8 @@
 the reason, elsewhere (e.g. under ONEDNN_MAX_CPU_ISA=AVX2, where oneDNN cannot pack bfloat16 weights)."""
 import pytest, torch
 import torch.nn.functional as F
-from chatterbox_flash.cpu import this_cpu
-from chatterbox_flash.engine_torch import PackedLinear, mkldnn_bf16_ok, prepare_for_cpu
+from chatterbox_flash.runtime.cpu import this_cpu
+from chatterbox_flash.engines.torch import PackedLinear, mkldnn_bf16_ok, prepare_for_cpu
 
 needs_packing = pytest.mark.skipif(not mkldnn_bf16_ok(), reason=f"oneDNN cannot pack bfloat16 weights here "
                                    f"(oneDNN {this_cpu().onednn}: packing needs AVX-512 or avx_ne_convert)")
@@ -21,8 +21,8 @@ def test_packed_linear_is_the_same_linear():
 @needs_packing
 def test_packed_decode_agrees_with_plain(tiny_ckpt):
     "A bfloat16 model is not bit-exact across kernels; a deterministic decode agrees at nearly every position."
-    from chatterbox_flash.model import load_t3
-    from chatterbox_flash.tiny import random_voice
+    from chatterbox_flash.decoding.model import load_t3
+    from chatterbox_flash.checkpoints.tiny import random_voice
     t3b, t3p = load_t3(tiny_ckpt, dtype=torch.bfloat16), load_t3(tiny_ckpt, dtype=torch.bfloat16)
     assert prepare_for_cpu(t3p) == 'packed'
     assert sum(isinstance(m, PackedLinear) for m in t3p.modules()) == 2 * 7 + 1     # 7 per layer + the speech head

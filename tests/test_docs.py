@@ -162,8 +162,8 @@ def test_page(browser, server, page):
     if page != "index.html": assert ok >= 1, f"{page}: no figure shown"
 
 
-@pytest.mark.parametrize("page, names", [("reference/decode.html", ["iter_decode", "BatchDecoder", "BlockState"]),
-                                         ("reference/tts.html", ["ChatterboxFlashTTS"])])
+@pytest.mark.parametrize("page, names", [("reference/decoding.decode.html", ["iter_decode", "BatchDecoder", "BlockState"]),
+                                         ("reference/speech.tts.html", ["ChatterboxFlashTTS"])])
 def test_api_reference(browser, server, page, names):
     "An API reference page lists the module's functions and classes, each with an anchor."
     text = open_page(browser, server, page)
@@ -179,12 +179,12 @@ def test_api_reference(browser, server, page, names):
 def test_internal_links(browser, server):
     "Every link from the opened pages (content and navigation) to another page of the site is served."
     host, links = urlparse(server).netloc, set()
-    for page in ["index.html", "decode.html", "benchmarks.html", "reference/decode.html"]:
+    for page in ["index.html", "decode.html", "benchmarks.html", "reference/decoding.decode.html"]:
         browser.get(server + page)
         hrefs = browser.execute_script("return [...document.querySelectorAll('a[href]')].map(a => a.href)")
         links |= {urldefrag(h).url for h in hrefs if urlparse(h).netloc == host}
     pages = {u for u in links if u.endswith(".html")}
-    assert {server + p for p in ["decode.html", "model.html", "reference/decode.html"]} <= pages, \
+    assert {server + p for p in ["decode.html", "model.html", "reference/decoding.decode.html"]} <= pages, \
         "the opened pages do not link to the decode, model and API reference pages"
     bad = {u: s for u in sorted(links) if (s := http_status(u)) != 200}
     assert not bad, f"broken internal links: {bad}"

@@ -11,8 +11,8 @@ GOLDEN = json.loads((Path(__file__).parent / "data" / "released_decoder_tokens.j
 
 @pytest.fixture(scope="module")
 def sharp():
-    from chatterbox_flash.tiny import sharp_t3_state_dict, state_dict_sha256, tiny_t3_hp
-    from chatterbox_flash.model import ChatterboxFlashT3, load_t3_state_dict
+    from chatterbox_flash.checkpoints.tiny import sharp_t3_state_dict, state_dict_sha256, tiny_t3_hp
+    from chatterbox_flash.decoding.model import ChatterboxFlashT3, load_t3_state_dict
     out = {}
     for v in ("plain", "eos"):
         sd = sharp_t3_state_dict(eos=v == "eos")
@@ -30,14 +30,14 @@ def inputs():
 @pytest.mark.parametrize("backend", ["gpu", "flashinfer"])
 @pytest.mark.parametrize("variant,cfg", [("plain", 0), ("plain", 1), ("eos", 0), ("eos", 1)])
 def test_released_decoder_tokens(sharp, backend, variant, cfg):
-    from chatterbox_flash.decode import trim
-    from chatterbox_flash.engine import FLASHINFER_AVAILABLE
+    from chatterbox_flash.decoding.decode import trim
+    from chatterbox_flash.engines.base import FLASHINFER_AVAILABLE
     if not torch.cuda.is_available(): pytest.skip("no CUDA GPU visible (the GPU engines run on a lent GPU)")
     if backend == "flashinfer" and not FLASHINFER_AVAILABLE: pytest.skip("flashinfer is not installed")
     cond, text = inputs()
     m = sharp[variant].to("cuda")
     cond, text = cond.to(device="cuda"), text.to("cuda")
-    from chatterbox_flash.engine import build_engine, resolve_backend
+    from chatterbox_flash.engines.base import build_engine, resolve_backend
     eng = build_engine(m, resolve_backend(backend, torch.float32))
     out = m.generate(t3_cond=cond, text_tokens=text, total_speech_len=120, num_steps=10, temperature=0,
                      time_shift_tau=0.1, omnivoice_schedule_t_shift=0.5, cfg_scale=cfg, position_temperature=0,

@@ -24,7 +24,7 @@ class Server:
     def __init__(self, tmp, *flags):
         self.port, self.url = _port(), None
         self.errf = open(tmp / f"server_{self.port}.log", "w+")
-        code = "import sys; from chatterbox_flash.cli import main; sys.exit(main())"
+        code = "import sys; from chatterbox_flash.tools.cli import main; sys.exit(main())"
         self.p = subprocess.Popen([PY, "-c", code, "serve", "--tiny", "--backend", "cpu", "--dtype", "float32",
                                    "--port", str(self.port), "--voices_dir", str(tmp / f"voices_{self.port}"),
                                    "--no_watermark", *flags], stdout=self.errf, stderr=subprocess.STDOUT, cwd=ROOT,

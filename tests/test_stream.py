@@ -1,6 +1,6 @@
 """Streaming end to end: `--stream` writes the wav progressively and reports time to first audio; `examples/stream_pcm.py`
 writes the same audio as raw 16-bit PCM on stdout. The stream's numerics (tokens = generate()'s, audio vs one-shot
-within the stated tolerance) are tested in nbs/12_stream.ipynb."""
+within the stated tolerance) are tested in nbs/17_stream.ipynb."""
 import subprocess, sys
 import numpy as np, pytest, soundfile as sf
 from conftest import run_cli, ROOT, PY
@@ -41,7 +41,8 @@ def test_example_stream_pcm(cli_stream, ref_voice):
 
 def test_stream_wav_grows_while_streaming(tmp_path, tiny_ckpt):
     "The CLI appends every chunk to the wav as it arrives: the file is read between chunks of a real tiny stream."
-    from chatterbox_flash import cli, ChatterboxFlashTTS, REF_VOICE
+    from chatterbox_flash import ChatterboxFlashTTS, REF_VOICE
+    from chatterbox_flash.tools import cli
     tts = ChatterboxFlashTTS.from_local(tiny_ckpt, device="cpu", dtype="float32", watermark=False)
     real, f, sizes = tts.generate_stream, tmp_path / "001_hi.wav", []
     def watched(text, **kw):

@@ -1,6 +1,7 @@
-"""The package's import graph has no cycles: every `import` counts, those inside functions too (a lazy import that
-reaches up a layer is still a cycle). Engines register themselves with `engine.register_engine`; `build_engine`
-imports them by name."""
+"""The package's shape: its import graph has no cycles (every `import` counts, those inside functions too: a lazy
+import that reaches up a layer is still a cycle), each subpackage imports only from its own layer and those below,
+and no module is longer than a reader can hold. Engines register themselves with `engines.base.register_engine`;
+`build_engine` imports them by name."""
 import ast
 from pathlib import Path
 
@@ -48,7 +49,28 @@ def test_cycle_finder_finds_cycles():
 
 def test_graph_sees_lazy_imports():
     g = import_graph()
-    assert "chatterbox_flash.tts" in g["chatterbox_flash.cli"]            # imported inside a function
+    assert "chatterbox_flash.speech.tts" in g["chatterbox_flash.tools.cli"]      # imported inside a function
 
 def test_no_import_cycles():
     assert cycles(import_graph()) == []
+
+# bottom to top: a module may import from its own layer and those listed before it
+LAYERS = ["errors", "runtime", "checkpoints", "engines", "decoding", "speech", "serving", "tools"]
+MAX_LINES = 400
+
+def layer(module: str) -> int:
+    parts = module.split(".")
+    return LAYERS.index(parts[1]) if len(parts) > 1 else len(LAYERS)     # the package's __init__ sits on top
+
+def test_every_module_has_a_layer():
+    assert all(layer(m) <= len(LAYERS) for m in import_graph())
+
+def test_layers_only_reach_down():
+    g = import_graph()
+    up = [f"{m} -> {t}" for m in g for t in g[m] if layer(t) > layer(m)]
+    assert up == [], up
+
+def test_modules_are_short():
+    long = {f.relative_to(PKG).as_posix(): n for f in PKG.rglob("*.py")
+            if f.name != "_modidx.py" and (n := len(f.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
+    assert long == {}, f"split these modules by responsibility: {long}"

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "chatterbox_flash"
-MODULES = sorted(p for p in PKG.glob("*.py") if p.name != "_modidx.py")
+MODULES = sorted(p for p in PKG.rglob("*.py") if p.name != "_modidx.py")
 
 @pytest.mark.parametrize("path", MODULES, ids=lambda p: p.name)
 def test_line_length(path):

@@ -24,7 +24,7 @@ def wheel(tmp_path_factory):
     return next(dist.glob("chatterbox_flash-*.whl"))
 
 def test_wheel_declares_everything(wheel):
-    from chatterbox_flash.env import CHATTERBOX_DIST
+    from chatterbox_flash.runtime.env import CHATTERBOX_DIST
     names = zipfile.ZipFile(wheel).namelist()
     assert "chatterbox_flash/assets/ref_voice.wav" in names and "chatterbox_flash/decode.py" in names
     meta = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA"))).decode()
@@ -45,7 +45,7 @@ def test_wheel_alone_in_a_fresh_venv(wheel, tmp_path):
     r = run(py, "-m", "pip", "check")
     assert r.returncode == 0, r.stdout[-2000:]
 
-    r = run(py, "-c", "import chatterbox_flash.tts, chatterbox_flash; print(chatterbox_flash.__file__)", cwd=tmp_path)
+    r = run(py, "-c", "import chatterbox_flash.speech.tts, chatterbox_flash; print(chatterbox_flash.__file__)", cwd=tmp_path)
     assert r.returncode == 0 and "site-packages" in r.stdout, r.stderr[-2000:]      # the installed wheel
     assert r.stderr.strip() == "", r.stderr                                          # no third-party warnings
 
