@@ -9,8 +9,8 @@ from dataclasses import dataclass, field, fields, replace
 from ..errors import OptionError
 
 # %% auto #0
-__all__ = ['REPO_ID', 'knob', 'check_knob', 'DecodeConfig', 'knob_names', 'with_knobs', 'add_decode_flags', 'config_from_args',
-           'check_option', 'add_model_flags']
+__all__ = ['OPTION_RANGES', 'REPO_ID', 'knob', 'check_knob', 'DecodeConfig', 'knob_names', 'with_knobs', 'add_decode_flags',
+           'config_from_args', 'OptionRange', 'check_option', 'add_model_flags']
 
 # %% ../../nbs/09_config.ipynb #afa5dc68
 def knob(default, help: str, lo: float | None = None, hi: float | None = None, choices: tuple | None = None):
@@ -103,9 +103,26 @@ def config_from_args(args: argparse.Namespace, cfg: DecodeConfig | None = None) 
     return DecodeConfig.of(cfg, **{k: getattr(args, k) for k in knob_names() if getattr(args, k, None) is not None})
 
 # %% ../../nbs/09_config.ipynb #943cebfb
+@dataclass(frozen=True)
+class OptionRange:
+    "What a pipeline option accepts: a number from `lo` to `hi` (either end open when None), whole or not, or None."
+    lo: float | None = None
+    hi: float | None = None
+    whole: bool = True
+    optional: bool = False
+
+OPTION_RANGES: dict = {
+    'batch_size': OptionRange(1), 'max_speech_tokens': OptionRange(1, optional=True),
+    'n_cfm_timesteps': OptionRange(1, 100), 'exaggeration': OptionRange(0, 2, whole=False),
+    'chunk_blocks': OptionRange(1), 'vocoder_window': OptionRange(0, optional=True),
+    'threads': OptionRange(1, optional=True)}
+
 def check_option(name: str, value, lo: float | None = None, hi: float | None = None, whole: bool = True,
                  optional: bool = False):
-    "Raise `OptionError` unless `value` is a number in `lo..hi` (whole if `whole`; None allowed if `optional`)."
+    """Raise `OptionError` unless `value` is a number in `lo..hi` (whole if `whole`; None allowed if `optional`).
+    Without `lo`/`hi`, an option of `OPTION_RANGES` (named with or without its leading `--`) takes its range there."""
+    r = OPTION_RANGES.get(name.lstrip('-')) if lo is None and hi is None else None
+    if r is not None: lo, hi, whole, optional = r.lo, r.hi, r.whole, r.optional
     if value is None and optional: return value
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     if ok and whole: ok = float(value).is_integer()

@@ -8,7 +8,6 @@ import json, copy
 from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
 from torch import Tensor
-from fastcore.basics import patch
 from ..runtime.env import no_sdp_kernel_warning
 from ..runtime.upstream import T3, T3Config, T3Cond, LLAMA_CONFIGS, LLAMA_520M_CONFIG_DICT
 from ..errors import CheckpointError
@@ -30,7 +29,8 @@ class ChatterboxFlashT3(T3):
             emb.weight[:V] = self.speech_emb.weight
             emb.weight[V].normal_(0, 0.02)
         self.speech_emb = emb
-        self.mask_token, self.block_size = V, block_size
+        self.mask_token = V
+        self.block_size = block_size
         self._priors: dict = {}
 
     @property
@@ -41,27 +41,77 @@ class ChatterboxFlashT3(T3):
         "Length of the conditioning prefix: speaker (1) + perceiver (32) + emotion (1)."
         return 1 + (32 if self.hp.use_perceiver_resampler else 0) + int(self.hp.emotion_adv)
 
-# %% ../../nbs/10_model.ipynb #bf8b9502
-@patch
-@with_knobs
-def generate(self: ChatterboxFlashT3, *, t3_cond: T3Cond | list[T3Cond], text_tokens: Tensor | list[Tensor],
-             total_speech_len: int | None = None, cfg: DecodeConfig | None = None, backend: str = 'cpu',
-             batch_size: int = 1, generator: torch.Generator | None = None, engine=None, trace: list | None = None,
-             stats=None, **knobs) -> Tensor:
-    """Block-diffusion decode of speech tokens; returns `(B, T)` ids, each row padded with EOS after its end.
+    @with_knobs
+    def generate(self, *, t3_cond: T3Cond | list[T3Cond], text_tokens: Tensor | list[Tensor],
+                 total_speech_len: int | None = None, cfg: DecodeConfig | None = None, backend: str = 'cpu',
+                 batch_size: int = 1, generator: torch.Generator | None = None, engine=None, trace: list | None = None,
+                 stats=None, **knobs) -> Tensor:
+        """Block-diffusion decode of speech tokens; returns `(B, T)` ids, each row padded with EOS after its end.
 
-    `text_tokens`: 1-D ids with `[START]`/`[STOP]` (use `add_text_markers`), or a list of them (one per row).
-    `t3_cond`: one `T3Cond` (shared voice) or a list (one per row). `total_speech_len` caps each row's budget of
-    `max(6·n_text, 300)` tokens. Decoding knobs: `cfg` and/or keywords (see `DecodeConfig`).
+        `text_tokens`: 1-D ids with `[START]`/`[STOP]` (use `add_text_markers`), or a list of them (one per row).
+        `t3_cond`: one `T3Cond` (shared voice) or a list (one per row). `total_speech_len` caps each row's budget of
+        `max(6·n_text, 300)` tokens. Decoding knobs: `cfg` and/or keywords (see `DecodeConfig`).
 
-    ```python
-    tokens = t3.generate(t3_cond=cond, text_tokens=t3.add_text_markers(ids), total_speech_len=64, temperature=0)
-    ```"""
-    from chatterbox_flash.decoding.decode import iter_generate, collect, n_rows
-    commits = iter_generate(self, t3_cond=t3_cond, text_tokens=text_tokens, total_speech_len=total_speech_len,
-                            cfg=DecodeConfig.of(cfg, **knobs), backend=backend, batch_size=batch_size,
-                            generator=generator, engine=engine, trace=trace, stats=stats)
-    return collect(commits, n_rows(text_tokens, batch_size), self.hp.stop_speech_token)
+        ```python
+        tokens = t3.generate(t3_cond=cond, text_tokens=t3.add_text_markers(ids), total_speech_len=64, temperature=0)
+        ```"""
+        from chatterbox_flash.decoding.decode import iter_generate, collect, n_rows
+        commits = iter_generate(self, t3_cond=t3_cond, text_tokens=text_tokens, total_speech_len=total_speech_len,
+                                cfg=DecodeConfig.of(cfg, **knobs), backend=backend, batch_size=batch_size,
+                                generator=generator, engine=engine, trace=trace, stats=stats)
+        return collect(commits, n_rows(text_tokens, batch_size), self.hp.stop_speech_token)
+
+    @torch.no_grad()
+    def embed_speech(self, tokens: Tensor, offset: int = 0) -> Tensor:
+        "Embed speech tokens `(N, L)` with learned speech positions `offset..offset+L-1`."
+        pos = self.speech_pos_emb.emb.weight[offset: offset + tokens.shape[1]]
+        return self.speech_emb(tokens) + pos
+
+    @torch.no_grad()
+    def cond_embeds(self, cond: T3Cond) -> Tensor:
+        "Conditioning prefix `(1, n_cond, D)` for one voice (speaker, perceiver(prompt speech tokens), emotion)."
+        c = T3Cond(speaker_emb=cond.speaker_emb, clap_emb=cond.clap_emb, emotion_adv=cond.emotion_adv,
+                   cond_prompt_speech_tokens=cond.cond_prompt_speech_tokens)
+        c = c.to(device=self.device)
+        if torch.is_tensor(c.emotion_adv): c.emotion_adv = c.emotion_adv.to(self.dtype)
+        c.speaker_emb = c.speaker_emb.to(self.dtype)
+        if c.cond_prompt_speech_tokens is not None:                    # prompt speech: learned positions 0..149
+            c.cond_prompt_speech_emb = self.embed_speech(torch.atleast_2d(c.cond_prompt_speech_tokens).long())
+        with no_sdp_kernel_warning(): return self.cond_enc(c)[:1]
+
+    def add_text_markers(self, ids: Tensor) -> Tensor:
+        "Wrap 1-D text ids in `[START] ... [STOP]` (as chatterbox's TTS does before T3)."
+        ids = torch.as_tensor(ids).reshape(-1).long()
+        return F.pad(F.pad(ids, (1, 0), value=self.hp.start_text_token), (0, 1), value=self.hp.stop_text_token)
+
+    @torch.no_grad()
+    def prefix_embeds(self, cond: T3Cond, text_tokens: Tensor, cfg: bool = False) -> Tensor:
+        "Prefix embeddings `(1 or 2, P, D)` of one text (1-D ids with markers): the conditional row, then the null row."
+        hp = self.hp
+        text = text_tokens.reshape(1, -1).long().to(self.device)
+        if text[0, 0] != hp.start_text_token or text[0, -1] != hp.stop_text_token:
+            raise ValueError(f"text tokens must start with {hp.start_text_token} and end with {hp.stop_text_token}; "
+                             "use `add_text_markers`.")
+        ce = self.cond_embeds(cond)
+        te = self.text_emb(text) + self.text_pos_emb.emb.weight[: text.shape[1]][None]
+        sos = self.embed_speech(torch.full((1, 1), hp.start_speech_token, device=self.device))
+        rows = [torch.cat([ce, te, sos], 1)]
+        if cfg:
+            ce0, te0 = null_prefix(ce, te, torch.ones_like(text, dtype=torch.bool))
+            rows.append(torch.cat([ce0, te0, sos], 1))
+        return torch.cat(rows)
+
+    @torch.no_grad()
+    def block_prior(self, block_size: int | None = None) -> Tensor:
+        "The unconditional block prior `p̄` `(V,)`: float32 probabilities, computed once and cached on the model."
+        L = block_size or self.block_size
+        key = (L, self.dtype, str(self.device))
+        if key not in self._priors:
+            toks = torch.tensor([[self.hp.start_speech_token] + [self.mask_token] * L], device=self.device)
+            h = self.tfmr(inputs_embeds=self.embed_speech(toks), use_cache=False).last_hidden_state   # plain causal
+            probs = self.speech_head(h[:, :L]).float().softmax(-1)                 # position i reads hidden i-1
+            self._priors[key] = probs.mean(1)[0]
+        return self._priors[key]
 
 # %% ../../nbs/10_model.ipynb #4c7097b3
 def _check_state_dict(model: nn.Module, sd: dict, source: str):
@@ -121,65 +171,3 @@ def load_t3(ckpt_dir, device='cpu', dtype=torch.float32, block_size: int = 16, p
     model = model.to(device=device, dtype=dtype).eval()
     if prime: model.block_prior()
     return model
-
-# %% ../../nbs/10_model.ipynb #eff4704e
-@patch
-@torch.no_grad()
-def embed_speech(self: ChatterboxFlashT3, tokens: Tensor, offset: int = 0) -> Tensor:
-    "Embed speech tokens `(N, L)` with learned speech positions `offset..offset+L-1`."
-    pos = self.speech_pos_emb.emb.weight[offset: offset + tokens.shape[1]]
-    return self.speech_emb(tokens) + pos
-
-# %% ../../nbs/10_model.ipynb #d1ca1fad
-@patch
-@torch.no_grad()
-def cond_embeds(self: ChatterboxFlashT3, cond: T3Cond) -> Tensor:
-    "Conditioning prefix `(1, n_cond, D)` for one voice (speaker, perceiver(prompt speech tokens), emotion)."
-    c = T3Cond(speaker_emb=cond.speaker_emb, clap_emb=cond.clap_emb, emotion_adv=cond.emotion_adv,
-               cond_prompt_speech_tokens=cond.cond_prompt_speech_tokens)
-    c = c.to(device=self.device)
-    if torch.is_tensor(c.emotion_adv): c.emotion_adv = c.emotion_adv.to(self.dtype)
-    c.speaker_emb = c.speaker_emb.to(self.dtype)
-    if c.cond_prompt_speech_tokens is not None:                    # prompt speech: learned positions 0..149
-        c.cond_prompt_speech_emb = self.embed_speech(torch.atleast_2d(c.cond_prompt_speech_tokens).long())
-    with no_sdp_kernel_warning(): return self.cond_enc(c)[:1]
-
-# %% ../../nbs/10_model.ipynb #f965b70f
-@patch
-def add_text_markers(self: ChatterboxFlashT3, ids: Tensor) -> Tensor:
-    "Wrap 1-D text ids in `[START] ... [STOP]` (as chatterbox's TTS does before T3)."
-    ids = torch.as_tensor(ids).reshape(-1).long()
-    return F.pad(F.pad(ids, (1, 0), value=self.hp.start_text_token), (0, 1), value=self.hp.stop_text_token)
-
-# %% ../../nbs/10_model.ipynb #dc935a39
-@patch
-@torch.no_grad()
-def prefix_embeds(self: ChatterboxFlashT3, cond: T3Cond, text_tokens: Tensor, cfg: bool = False) -> Tensor:
-    "Prefix embeddings `(1 or 2, P, D)` of one text (1-D ids with markers): the conditional row, then the null row."
-    hp = self.hp
-    text = text_tokens.reshape(1, -1).long().to(self.device)
-    if text[0, 0] != hp.start_text_token or text[0, -1] != hp.stop_text_token:
-        raise ValueError(f"text tokens must start with {hp.start_text_token} and end with {hp.stop_text_token}; "
-                         "use `add_text_markers`.")
-    ce = self.cond_embeds(cond)
-    te = self.text_emb(text) + self.text_pos_emb.emb.weight[: text.shape[1]][None]
-    sos = self.embed_speech(torch.full((1, 1), hp.start_speech_token, device=self.device))
-    rows = [torch.cat([ce, te, sos], 1)]
-    if cfg:
-        ce0, te0 = null_prefix(ce, te, torch.ones_like(text, dtype=torch.bool))
-        rows.append(torch.cat([ce0, te0, sos], 1))
-    return torch.cat(rows)
-
-# %% ../../nbs/10_model.ipynb #ae836ed8
-@patch
-@torch.no_grad()
-def block_prior(self: ChatterboxFlashT3, block_size: int | None = None) -> Tensor:
-    "The unconditional block prior `p̄` `(V,)`: float32 probabilities, computed once and cached on the model."
-    L = block_size or self.block_size
-    key = (L, self.dtype, str(self.device))
-    if key not in self._priors:
-        toks = torch.tensor([[self.hp.start_speech_token] + [self.mask_token] * L], device=self.device)
-        h = self.tfmr(inputs_embeds=self.embed_speech(toks), use_cache=False).last_hidden_state   # plain causal
-        probs = self.speech_head(h[:, :L]).float().softmax(-1)                 # position i reads hidden i-1
-        self._priors[key] = probs.mean(1)[0]
-    return self._priors[key]

@@ -8,7 +8,6 @@ import itertools, queue, threading, time
 from collections import deque
 import numpy as np, torch
 from torch import Tensor
-from fastcore.basics import patch
 from ..decoding.config import DecodeConfig
 from ..decoding.decode import BatchDecoder, speech_budget, trim
 from ..speech.text import crossfade_concat
@@ -34,17 +33,29 @@ class SpeechJob:
     def __init__(self, pieces: list[Tensor], conds, cfg: DecodeConfig, cap: int | None = None, stream: bool = True,
                  n_cfm_timesteps: int = 2, vocoder_seed: int = 0, timeout: float | None = None, chars: int = 0,
                  watermark=None):
-        self.id, self.pieces, self.conds, self.cfg, self.cap = f"speech_{next(_job_ids)}", pieces, conds, cfg, cap
-        self.stream, self.nfe, self.seed, self.chars = stream, n_cfm_timesteps, vocoder_seed, chars
+        self.id = f"speech_{next(_job_ids)}"
+        self.pieces = pieces
+        self.conds = conds
+        self.cfg = cfg
+        self.cap = cap
+        self.stream = stream
+        self.nfe = n_cfm_timesteps
+        self.seed = vocoder_seed
+        self.chars = chars
         self.budgets = [speech_budget(p.numel(), cap) for p in pieces]
         self.queues = [queue.Queue() for _ in pieces]          # per piece: float32 chunks, then None
         self.tokens: list[Tensor | None] = [None] * len(pieces)  # each piece's final speech tokens
         self.latest = [0] * len(pieces)                         # tokens of the newest commit sent to the vocoder
-        self.vocoders, self.samples, self.ended = {}, 0, 0
-        self.cancelled, self.finished = threading.Event(), threading.Event()
+        self.vocoders = {}
+        self.samples = 0
+        self.ended = 0
+        self.cancelled = threading.Event()
+        self.finished = threading.Event()
         self.error: BaseException | None = None
         self.admitted = 0                                       # pieces that have joined the batch
-        self.t_submit, self.t_first, self.t_end = time.monotonic(), None, None
+        self.t_submit = time.monotonic()
+        self.t_first = None
+        self.t_end = None
         self.deadline = None if timeout is None else self.t_submit + timeout
         self.watermark = watermark                              # float32 chunk -> watermarked chunk, or None
         self.reported = False                                   # the end has gone to the hooks
@@ -57,43 +68,35 @@ class SpeechJob:
     @property
     def expired(self) -> bool: return self.deadline is not None and time.monotonic() > self.deadline
 
-# %% ../../nbs/29_scheduler.ipynb #3939d4f4
-@patch
-def put(self: SpeechJob, j: int, wav: np.ndarray | None, sr: int = 24000):
-    "Hand piece `j`'s next audio chunk (or `None`: the piece is complete) to the readers."
-    if wav is not None and len(wav) and self.t_first is None: self.t_first = time.monotonic()
-    if wav is not None: self.samples += len(wav)
-    self.queues[j].put(wav)
-    if wav is None:
-        self.ended += 1
-        if self.ended == len(self.pieces):
-            self.t_end = time.monotonic()
-            self.finished.set()
+    def put(self, j: int, wav: np.ndarray | None, sr: int = 24000):
+        "Hand piece `j`'s next audio chunk (or `None`: the piece is complete) to the readers."
+        if wav is not None and len(wav) and self.t_first is None: self.t_first = time.monotonic()
+        if wav is not None: self.samples += len(wav)
+        self.queues[j].put(wav)
+        if wav is None:
+            self.ended += 1
+            if self.ended == len(self.pieces):
+                self.t_end = time.monotonic()
+                self.finished.set()
 
-# %% ../../nbs/29_scheduler.ipynb #2a380dd2
-@patch
-def piece_chunks(self: SpeechJob, j: int, poll: float = 0.1):
-    "Piece `j`'s audio chunks as they arrive (blocks); raises the request's error if it is cancelled."
-    while True:
-        if self.cancelled.is_set(): raise self.error or JobCancelled(f"request {self.id} was cancelled")
-        try: x = self.queues[j].get(timeout=poll)
-        except queue.Empty: continue
-        if x is None: return
-        yield x
+    def piece_chunks(self, j: int, poll: float = 0.1):
+        "Piece `j`'s audio chunks as they arrive (blocks); raises the request's error if it is cancelled."
+        while True:
+            if self.cancelled.is_set(): raise self.error or JobCancelled(f"request {self.id} was cancelled")
+            try: x = self.queues[j].get(timeout=poll)
+            except queue.Empty: continue
+            if x is None: return
+            yield x
 
-# %% ../../nbs/29_scheduler.ipynb #f44291ae
-@patch
-def chunks(self: SpeechJob, sr: int = 24000):
-    "All audio as it arrives, pieces joined with a 20 ms cross-fade."
-    from chatterbox_flash.speech.stream import crossfade_stream
-    return crossfade_stream([self.piece_chunks(j) for j in range(len(self.pieces))], sr)
+    def chunks(self, sr: int = 24000):
+        "All audio as it arrives, pieces joined with a 20 ms cross-fade."
+        from chatterbox_flash.speech.stream import crossfade_stream
+        return crossfade_stream([self.piece_chunks(j) for j in range(len(self.pieces))], sr)
 
-# %% ../../nbs/29_scheduler.ipynb #06331407
-@patch
-def audio(self: SpeechJob, sr: int = 24000) -> np.ndarray:
-    "The whole utterance (1-D float32) once every piece is vocoded, pieces joined with a 20 ms cross-fade."
-    pieces = [np.concatenate([np.zeros(0, np.float32), *self.piece_chunks(j)]) for j in range(len(self.pieces))]
-    return np.asarray(crossfade_concat(pieces, sr), dtype=np.float32)
+    def audio(self, sr: int = 24000) -> np.ndarray:
+        "The whole utterance (1-D float32) once every piece is vocoded, pieces joined with a 20 ms cross-fade."
+        pieces = [np.concatenate([np.zeros(0, np.float32), *self.piece_chunks(j)]) for j in range(len(self.pieces))]
+        return np.asarray(crossfade_concat(pieces, sr), dtype=np.float32)
 
 # %% ../../nbs/29_scheduler.ipynb #08c847b3
 class Hooks:
@@ -108,16 +111,21 @@ class Scheduler:
     """Continuous batching over one engine: `submit` requests, read their audio from the `SpeechJob`. Rows join the
     running batch between forwards, up to `max_batch` live rows; at most `max_queue` requests wait."""
     def __init__(self, tts, engine=None, max_batch: int = 16, max_queue: int = 64, hooks: Hooks | None = None):
-        self.tts, self.engine = tts, engine or tts.engine_for()
-        self.max_batch, self.max_queue, self.hooks = max_batch, max_queue, hooks or Hooks()
+        self.tts = tts
+        self.engine = engine or tts.engine_for()
+        self.max_batch = max_batch
+        self.max_queue = max_queue
+        self.hooks = hooks or Hooks()
         self.waiting: deque[SpeechJob] = deque()
         self.cv = threading.Condition()
         self.dec: BatchDecoder | None = None
         self.slots: dict[int, tuple[SpeechJob, int]] = {}           # decoder row id -> (request, piece)
         self.voc_q: queue.PriorityQueue = queue.PriorityQueue()     # (priority, order, work)
         self.order = itertools.count()
-        self.running, self.threads = False, []
-        self.forwards, self.max_rows_seen = 0, 0
+        self.running = False
+        self.threads = []
+        self.forwards = 0
+        self.max_rows_seen = 0
         self.open = 0                                                # requests submitted and not yet ended
         self.recent: deque = deque()                                 # (time, tokens) of the last few seconds
 
@@ -127,193 +135,169 @@ class Scheduler:
     @property
     def queue_depth(self) -> int: return len(self.waiting)
 
-# %% ../../nbs/29_scheduler.ipynb #bfbfe2eb
-@patch
-def submit(self: Scheduler, job: SpeechJob) -> SpeechJob:
-    "Queue a request; raises `QueueFull` when `max_queue` requests are already waiting."
-    with self.cv:
-        if len(self.waiting) >= self.max_queue:
-            raise QueueFull(f"{len(self.waiting)} requests are already waiting (max_queue={self.max_queue})")
-        self.waiting.append(job)
-        self.open += 1
-        self.cv.notify_all()
-    return job
+    def submit(self, job: SpeechJob) -> SpeechJob:
+        "Queue a request; raises `QueueFull` when `max_queue` requests are already waiting."
+        with self.cv:
+            if len(self.waiting) >= self.max_queue:
+                raise QueueFull(f"{len(self.waiting)} requests are already waiting (max_queue={self.max_queue})")
+            self.waiting.append(job)
+            self.open += 1
+            self.cv.notify_all()
+        return job
 
-# %% ../../nbs/29_scheduler.ipynb #4ce834c3
-@patch
-def start(self: Scheduler) -> Scheduler:
-    "Start the decode and vocoder workers (daemon threads)."
-    self.running = True
-    self.threads = [threading.Thread(target=f, name=n, daemon=True)
-                    for f, n in ((self._decode_loop, 'decode'), (self._vocode_loop, 'vocode'))]
-    for t in self.threads: t.start()
-    return self
+    def start(self) -> Scheduler:
+        "Start the decode and vocoder workers (daemon threads)."
+        self.running = True
+        self.threads = [threading.Thread(target=f, name=n, daemon=True)
+                        for f, n in ((self._decode_loop, 'decode'), (self._vocode_loop, 'vocode'))]
+        for t in self.threads: t.start()
+        return self
 
-# %% ../../nbs/29_scheduler.ipynb #c865a96f
-@patch
-def stop(self: Scheduler):
-    "Stop the workers (requests still running are cancelled)."
-    self.running = False
-    with self.cv: self.cv.notify_all()
-    self.voc_q.put((2, next(self.order), None))
-    for t in self.threads: t.join(timeout=30)
+    def stop(self):
+        "Stop the workers (requests still running are cancelled)."
+        self.running = False
+        with self.cv: self.cv.notify_all()
+        self.voc_q.put((2, next(self.order), None))
+        for t in self.threads: t.join(timeout=30)
 
-# %% ../../nbs/29_scheduler.ipynb #49d1558f
-@patch
-def _take(self: Scheduler) -> list[tuple[SpeechJob, int]]:
-    "Pop what may join now: `(request, piece)` pairs, in order, within `max_batch` and one `DecodeConfig`."
-    live = self.dec is not None and self.dec.live > 0
-    cfg, room, out = self.dec.cfg if live else None, self.max_batch - self.live_rows, []
-    with self.cv:
-        while self.waiting and room > 0:
-            job = self.waiting[0]
-            if job.cancelled.is_set() or job.expired:
-                self.waiting.popleft()
-                if not job.cancelled.is_set(): job.cancel(TimeoutError(f"request {job.id} timed out while waiting"))
-                self._end(job, job.error)
-                continue
-            if cfg is not None and job.cfg != cfg: break              # other knobs: wait for this batch to drain
-            cfg = job.cfg
-            n = min(room, len(job.pieces) - job.admitted)
-            out += [(job, job.admitted + i) for i in range(n)]
-            job.admitted, room = job.admitted + n, room - n
-            if job.admitted == len(job.pieces): self.waiting.popleft()
-    return out
+    def _take(self) -> list[tuple[SpeechJob, int]]:
+        "Pop what may join now: `(request, piece)` pairs, in order, within `max_batch` and one `DecodeConfig`."
+        live = self.dec is not None and self.dec.live > 0
+        cfg, room, out = self.dec.cfg if live else None, self.max_batch - self.live_rows, []
+        with self.cv:
+            while self.waiting and room > 0:
+                job = self.waiting[0]
+                if job.cancelled.is_set() or job.expired:
+                    self.waiting.popleft()
+                    if not job.cancelled.is_set(): job.cancel(TimeoutError(f"request {job.id} timed out while waiting"))
+                    self._end(job, job.error)
+                    continue
+                if cfg is not None and job.cfg != cfg: break              # other knobs: wait for this batch to drain
+                cfg = job.cfg
+                n = min(room, len(job.pieces) - job.admitted)
+                out += [(job, job.admitted + i) for i in range(n)]
+                job.admitted, room = job.admitted + n, room - n
+                if job.admitted == len(job.pieces): self.waiting.popleft()
+        return out
 
-# %% ../../nbs/29_scheduler.ipynb #7408f074
-@patch
-def _admit(self: Scheduler):
-    "Prefill what `_take` gives and add it to the running batch (a new decoder when the knobs change)."
-    new = self._take()
-    if not new: return
-    cfg, t3 = new[0][0].cfg, self.tts.t3
-    if self.dec is None or self.dec.cfg != cfg or not self.dec.live: self.dec = BatchDecoder(t3, self.engine, cfg)
-    pre = [t3.prefix_embeds(job.conds.t3, job.pieces[j].to(t3.device), cfg=cfg.cfg_scale > 0) for job, j in new]
-    ids = self.dec.add(pre, torch.tensor([job.budgets[j] for job, j in new]))
-    for rid, jj in zip(ids.tolist(), new): self.slots[rid] = jj
+    def _admit(self):
+        "Prefill what `_take` gives and add it to the running batch (a new decoder when the knobs change)."
+        new = self._take()
+        if not new: return
+        cfg, t3 = new[0][0].cfg, self.tts.t3
+        if self.dec is None or self.dec.cfg != cfg or not self.dec.live: self.dec = BatchDecoder(t3, self.engine, cfg)
+        pre = [t3.prefix_embeds(job.conds.t3, job.pieces[j].to(t3.device), cfg=cfg.cfg_scale > 0) for job, j in new]
+        ids = self.dec.add(pre, torch.tensor([job.budgets[j] for job, j in new]))
+        for rid, jj in zip(ids.tolist(), new): self.slots[rid] = jj
 
-@patch
-def _reap(self: Scheduler):
-    "Drop the rows of cancelled and expired requests from the batch."
-    gone = [rid for rid, (job, _) in self.slots.items() if job.cancelled.is_set() or job.expired]
-    if not gone: return
-    self.dec.drop(gone)
-    for rid in gone:
-        job, _ = self.slots.pop(rid)
-        if not job.cancelled.is_set(): job.cancel(TimeoutError(f"request {job.id} timed out"))
-        self._end(job, job.error)
+    def _reap(self):
+        "Drop the rows of cancelled and expired requests from the batch."
+        gone = [rid for rid, (job, _) in self.slots.items() if job.cancelled.is_set() or job.expired]
+        if not gone: return
+        self.dec.drop(gone)
+        for rid in gone:
+            job, _ = self.slots.pop(rid)
+            if not job.cancelled.is_set(): job.cancel(TimeoutError(f"request {job.id} timed out"))
+            self._end(job, job.error)
 
-# %% ../../nbs/29_scheduler.ipynb #4dc6942b
-@patch
-def _decode_loop(self: Scheduler):
-    while self.running:
-        try:
-            self._admit()
-            self._reap()
-            if self.dec is None or not self.dec.live:
-                with self.cv:
-                    if not self.waiting: self.cv.wait(timeout=0.05)
-                continue
-            rows = self.dec.live
-            c = self.dec.step()
-            self.forwards, self.max_rows_seen = self.forwards + 1, max(self.max_rows_seen, rows)
-            self.hooks.on_step(rows)
-            if c is not None: self._on_commit(c)
-        except Exception as e:                                       # a failed forward fails its batch, not the server
-            self._fail_batch(e)
+    def _decode_loop(self):
+        while self.running:
+            try:
+                self._admit()
+                self._reap()
+                if self.dec is None or not self.dec.live:
+                    with self.cv:
+                        if not self.waiting: self.cv.wait(timeout=0.05)
+                    continue
+                rows = self.dec.live
+                c = self.dec.step()
+                self.forwards = self.forwards + 1
+                self.max_rows_seen = max(self.max_rows_seen, rows)
+                self.hooks.on_step(rows)
+                if c is not None: self._on_commit(c)
+            except Exception as e:                        # a failed forward fails its batch, not the server
+                self._fail_batch(e)
 
-@patch
-def _fail_batch(self: Scheduler, e: Exception):
-    for job, _ in list(self.slots.values()):
-        job.cancel(e)
-        self._end(job, e)
-    self.slots.clear()
-    self.dec = None
-
-# %% ../../nbs/29_scheduler.ipynb #ae7524d6
-@patch
-def _on_commit(self: Scheduler, c):
-    "Send the rows that finished a block to the vocoder worker; free the rows that ended."
-    rows, n_out, done, out, n = c.rows.tolist(), c.n_out.tolist(), c.done.tolist(), c.out.cpu(), 0
-    for i, rid in enumerate(rows):
-        if rid not in self.slots: continue
-        job, j = self.slots[rid]
-        if n_out[i] == job.latest[j] and not done[i]: continue
-        n, job.latest[j] = n + n_out[i] - job.latest[j], n_out[i]
-        toks = out[i, : n_out[i]].clone()
-        if done[i]:
-            del self.slots[rid]
-            job.tokens[j] = trim(toks)
-        if job.stream or done[i]: self._to_vocoder(job, j, toks, bool(done[i]))
-    self._count(n)
-
-@patch
-def _to_vocoder(self: Scheduler, job: SpeechJob, j: int, toks: Tensor, done: bool):
-    "Queue vocoder work; requests still waiting for their first audio go first."
-    self.voc_q.put((0 if job.t_first is None else 1, next(self.order), (job, j, toks, done)))
-
-@patch
-def _count(self: Scheduler, n: int):
-    now = time.monotonic()
-    self.recent.append((now, n))
-    while self.recent and now - self.recent[0][0] > 10: self.recent.popleft()
-    if n: self.hooks.on_tokens(n)
-
-@patch
-def tokens_per_second(self: Scheduler) -> float:
-    "Speech tokens committed per second over the last 10 seconds."
-    if not self.recent: return 0.0
-    return sum(n for _, n in self.recent) / max(time.monotonic() - self.recent[0][0], 1.0)
-
-# %% ../../nbs/29_scheduler.ipynb #91d91626
-@patch
-def _vocode(self: Scheduler, job: SpeechJob, j: int, toks: Tensor, done: bool):
-    "Audio of piece `j` for the tokens so far (streamed) or the final tokens (whole file)."
-    tts = self.tts
-    if not job.stream: return tts.vocode(toks, job.conds, job.nfe)[0].numpy()
-    from chatterbox_flash.speech.stream import StreamVocoder
-    if j not in job.vocoders:
-        job.vocoders[j] = StreamVocoder(tts.s3gen, job.conds.gen, job.budgets[j], job.nfe, job.seed)
-    with tts.vocoder_precision(): return job.vocoders[j].push(trim(toks), final=done).float().numpy()
-
-@patch
-def _vocode_loop(self: Scheduler):
-    while True:
-        *_, item = self.voc_q.get()
-        if item is None: return
-        job, j, toks, done = item
-        if job.cancelled.is_set() or (not done and len(toks) < job.latest[j]): continue   # gone, or superseded
-        try:
-            wav = self._vocode(job, j, toks, done)
-            first = job.t_first is None
-            if len(wav) or done: job.put(j, wav, self.tts.sr)
-            if first and job.t_first is not None: self.hooks.on_first_audio(job)
-            if done: job.put(j, None)
-            if job.finished.is_set(): self._end(job, None)
-        except Exception as e:
+    def _fail_batch(self, e: Exception):
+        for job, _ in list(self.slots.values()):
             job.cancel(e)
             self._end(job, e)
+        self.slots.clear()
+        self.dec = None
 
-# %% ../../nbs/29_scheduler.ipynb #d7ea10db
-@patch
-def _end(self: Scheduler, job: SpeechJob, error: BaseException | None):
-    "Report a request's end to the hooks, once."
-    with self.cv:
-        if job.reported: return
-        job.reported = True
-    if error is not None and job.error is None: job.error = error
-    if job.t_end is None: job.t_end = time.monotonic()
-    self.hooks.on_end(job)
-    with self.cv:
-        self.open -= 1
-        self.cv.notify_all()
+    def _on_commit(self, c):
+        "Send the rows that finished a block to the vocoder worker; free the rows that ended."
+        rows, n_out, done, out, n = c.rows.tolist(), c.n_out.tolist(), c.done.tolist(), c.out.cpu(), 0
+        for i, rid in enumerate(rows):
+            if rid not in self.slots: continue
+            job, j = self.slots[rid]
+            if n_out[i] == job.latest[j] and not done[i]: continue
+            n, job.latest[j] = n + n_out[i] - job.latest[j], n_out[i]
+            toks = out[i, : n_out[i]].clone()
+            if done[i]:
+                del self.slots[rid]
+                job.tokens[j] = trim(toks)
+            if job.stream or done[i]: self._to_vocoder(job, j, toks, bool(done[i]))
+        self._count(n)
 
-@patch
-def wait_idle(self: Scheduler, timeout: float = 60) -> bool:
-    "Block until every submitted request has ended and its hooks have run (True), or `timeout` seconds pass (False)."
-    end = time.monotonic() + timeout
-    with self.cv:
-        while self.open or self.slots:
-            if time.monotonic() >= end: return False
-            self.cv.wait(min(0.05, end - time.monotonic()))
-    return True
+    def _to_vocoder(self, job: SpeechJob, j: int, toks: Tensor, done: bool):
+        "Queue vocoder work; requests still waiting for their first audio go first."
+        self.voc_q.put((0 if job.t_first is None else 1, next(self.order), (job, j, toks, done)))
+
+    def _count(self, n: int):
+        now = time.monotonic()
+        self.recent.append((now, n))
+        while self.recent and now - self.recent[0][0] > 10: self.recent.popleft()
+        if n: self.hooks.on_tokens(n)
+
+    def tokens_per_second(self) -> float:
+        "Speech tokens committed per second over the last 10 seconds."
+        if not self.recent: return 0.0
+        return sum(n for _, n in self.recent) / max(time.monotonic() - self.recent[0][0], 1.0)
+
+    def _vocode(self, job: SpeechJob, j: int, toks: Tensor, done: bool):
+        "Audio of piece `j` for the tokens so far (streamed) or the final tokens (whole file)."
+        tts = self.tts
+        if not job.stream: return tts.vocode(toks, job.conds, job.nfe)[0].numpy()
+        from chatterbox_flash.speech.stream import StreamVocoder
+        if j not in job.vocoders:
+            job.vocoders[j] = StreamVocoder(tts.s3gen, job.conds.gen, job.budgets[j], job.nfe, job.seed)
+        with tts.vocoder_precision(): return job.vocoders[j].push(trim(toks), final=done).float().numpy()
+
+    def _vocode_loop(self):
+        while True:
+            *_, item = self.voc_q.get()
+            if item is None: return
+            job, j, toks, done = item
+            if job.cancelled.is_set() or (not done and len(toks) < job.latest[j]): continue   # gone, or superseded
+            try:
+                wav = self._vocode(job, j, toks, done)
+                first = job.t_first is None
+                if len(wav) or done: job.put(j, wav, self.tts.sr)
+                if first and job.t_first is not None: self.hooks.on_first_audio(job)
+                if done: job.put(j, None)
+                if job.finished.is_set(): self._end(job, None)
+            except Exception as e:
+                job.cancel(e)
+                self._end(job, e)
+
+    def _end(self, job: SpeechJob, error: BaseException | None):
+        "Report a request's end to the hooks, once."
+        with self.cv:
+            if job.reported: return
+            job.reported = True
+        if error is not None and job.error is None: job.error = error
+        if job.t_end is None: job.t_end = time.monotonic()
+        self.hooks.on_end(job)
+        with self.cv:
+            self.open -= 1
+            self.cv.notify_all()
+
+    def wait_idle(self, timeout: float = 60) -> bool:
+        "Block until every submitted request has ended and its hooks have run (True), or `timeout` s pass (False)."
+        end = time.monotonic() + timeout
+        with self.cv:
+            while self.open or self.slots:
+                if time.monotonic() >= end: return False
+                self.cv.wait(min(0.05, end - time.monotonic()))
+        return True

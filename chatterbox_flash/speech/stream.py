@@ -5,7 +5,6 @@
 # %% ../../nbs/19_stream.ipynb #ba5e36b2
 from __future__ import annotations
 import contextlib, itertools, sys, time
-from fastcore.basics import patch
 import numpy as np, torch
 from torch import Tensor
 from ..runtime.upstream import T3Cond
@@ -47,17 +46,84 @@ class StreamVocoder:
     ```"""
     def __init__(self, s3gen, ref_dict: dict, max_tokens: int, n_cfm_timesteps: int = 2, seed: int = 0,
                  margin: int = HIFT_MARGIN, window: int | None = WINDOW, prompt: int | None = PROMPT):
-        self.s3gen, self.ref, self.nfe, self.seed, self.margin = s3gen, ref_dict, n_cfm_timesteps, seed, margin
-        self.window, self.lookahead = window, s3gen.flow.pre_lookahead_len          # look-ahead: 3 tokens
+        self.s3gen = s3gen
+        self.ref = ref_dict
+        self.nfe = n_cfm_timesteps
+        self.seed = seed
+        self.margin = margin
+        self.window = window
+        self.lookahead = s3gen.flow.pre_lookahead_len  # look-ahead: 3 tokens
         dev, dt = s3gen.device, s3gen.dtype
-        self.P, self.max_frames = ref_dict['prompt_feat'].shape[1], MEL_PER_TOKEN * max_tokens
+        self.P = ref_dict['prompt_feat'].shape[1]
+        self.max_frames = MEL_PER_TOKEN * max_tokens
         self.R = self.P // 2 if prompt is None or window is None else min(prompt, self.P // 2)   # reference tokens kept
         g = torch.Generator().manual_seed(seed)                             # drawn on the CPU: the same on every device
         self.noise = torch.randn(1, self.P + self.max_frames, 80, generator=g).transpose(1, 2).to(dev, dt)
         self.mel = torch.zeros(1, 80, 0, device=dev, dtype=dt)              # frozen mel frames so far
         self.f0 = torch.zeros(1, self.max_frames, device=dev, dtype=dt)      # f0 of the frozen frames (zero beyond)
         self.done = 0                                                        # mel frames already turned into audio
-        self.flow_calls, self.flow_tokens, self.push_s = 0, [], []           # calls, tokens each saw, seconds per push
+        self.flow_calls = 0
+        self.flow_tokens = []
+        self.push_s = []  # calls, tokens each saw, seconds per push
+
+    @torch.inference_mode()
+    def flow(self, tokens: Tensor, start: int = 0) -> Tensor:
+        "Mel `(1, 80, 2·(n - start))` of `tokens[start:]` (`finalize=True`), with the fixed noise; see above."
+        n = len(tokens)
+        if n > self.max_frames // MEL_PER_TOKEN: raise ValueError(f"{n} tokens > max_tokens={self.max_frames // 2}")
+        if self.window is None: c0 = first = 0                                  # all tokens so far, as tokens
+        else: c0, first = max(0, start - self.window), start                    # a window of them, as prompt
+        self.flow_calls += 1
+        self.flow_tokens.append(n - c0 + self.R)
+        noise = torch.cat([self.noise[..., self.P - 2 * self.R: self.P],
+                           self.noise[..., self.P + 2 * c0: self.P + MEL_PER_TOKEN * n]], -1)
+        with _stdout_to_stderr():
+            mel = self.s3gen(tokens[first:][None].to(self.s3gen.device), ref_wav=None, ref_sr=None,
+                             ref_dict=_prompt(self, tokens, c0, first), finalize=True, skip_vocoder=True,
+                             n_cfm_timesteps=self.nfe, noised_mels=noise)
+        return mel.to(self.s3gen.dtype)[..., MEL_PER_TOKEN * (start - first):]
+
+    def push_mel(self, tokens: Tensor, final: bool = False):
+        "Run the flow on the new tokens and freeze their mel frames (all but the look-ahead ones unless `final`)."
+        n, have = len(tokens), self.mel.shape[-1]
+        upto = MEL_PER_TOKEN * (n if final else max(n - self.lookahead, 0))
+        if upto > have:
+            self.mel = torch.cat([self.mel, self.flow(tokens, have // MEL_PER_TOKEN)[..., : upto - have]], -1)
+
+    @torch.inference_mode()
+    def source(self) -> Tensor:
+        "HiFT's excitation `(1, 1, max_frames·480)` from the f0 so far: fixed seed and length, never changed behind us."
+        hift = self.s3gen.mel2wav
+        with _fork_rng(self.f0.device):
+            torch.manual_seed(self.seed)
+            s, _, _ = hift.m_source(hift.f0_upsamp(self.f0[:, None]).transpose(1, 2))
+        return s.transpose(1, 2)
+
+    @torch.inference_mode()
+    def hift_step(self, final: bool = False, flush: bool = False) -> Tensor:
+        "Vocode the frozen mel not yet turned into audio (all but the last `margin` frames unless `final` or `flush`)."
+        w1 = self.mel.shape[-1]
+        emit = w1 if final or flush else w1 - self.margin
+        if emit <= self.done: return torch.zeros(0)
+        w0, hift = max(0, self.done - self.margin), self.s3gen.mel2wav
+        k = 0 if w0 == 0 else F0_RF                                          # f0 of the first frames lacks left context
+        self.f0[:, w0 + k: w1] = hift.f0_predictor(self.mel[..., w0:w1])[:, k:]
+        wav, _ = self.s3gen.hift_inference(self.mel[..., w0:w1], self.source()[..., w0 * HOP: w1 * HOP])
+        out = wav[0, (self.done - w0) * HOP: (emit - w0) * HOP].float()
+        if self.done == 0:                                                   # chatterbox's fade-in of the first 40 ms
+            tf = self.s3gen.trim_fade.to(out)[: len(out)]
+            out[: len(tf)] *= tf
+        self.done = emit
+        return out.cpu()
+
+    def push(self, tokens: Tensor, final: bool = False, flush: bool = False) -> Tensor:
+        """All codec tokens so far (1-D) -> the new audio samples (1-D float32, CPU; may be empty). Timed in `push_s`.
+        `flush`: vocode up to the last frozen frame now, without HiFT's right context (the stream's first chunk)."""
+        t0 = time.perf_counter()
+        self.push_mel(tokens, final)
+        out = self.hift_step(final, flush)
+        self.push_s.append(time.perf_counter() - t0)
+        return out
 
 # %% ../../nbs/19_stream.ipynb #b3acf36c
 def _prompt(self: StreamVocoder, tokens: Tensor, c0: int, start: int) -> dict:
@@ -69,73 +135,6 @@ def _prompt(self: StreamVocoder, tokens: Tensor, c0: int, start: int) -> dict:
         feat = torch.cat([feat, self.mel[..., 2 * c0: 2 * start].transpose(1, 2).to(feat)], 1)
     return dict(ref, prompt_token=tok, prompt_token_len=torch.tensor([tok.shape[1]], device=tok.device),
                 prompt_feat=feat, prompt_feat_len=None)
-
-@patch
-@torch.inference_mode()
-def flow(self: StreamVocoder, tokens: Tensor, start: int = 0) -> Tensor:
-    "Mel `(1, 80, 2·(n - start))` of `tokens[start:]` (`finalize=True`), with the fixed noise; see above."
-    n = len(tokens)
-    if n > self.max_frames // MEL_PER_TOKEN: raise ValueError(f"{n} tokens > max_tokens={self.max_frames // 2}")
-    if self.window is None: c0 = first = 0                                  # all tokens so far, as tokens
-    else: c0, first = max(0, start - self.window), start                    # a window of them, as prompt
-    self.flow_calls += 1
-    self.flow_tokens.append(n - c0 + self.R)
-    noise = torch.cat([self.noise[..., self.P - 2 * self.R: self.P],
-                       self.noise[..., self.P + 2 * c0: self.P + MEL_PER_TOKEN * n]], -1)
-    with _stdout_to_stderr():
-        mel = self.s3gen(tokens[first:][None].to(self.s3gen.device), ref_wav=None, ref_sr=None,
-                         ref_dict=_prompt(self, tokens, c0, first), finalize=True, skip_vocoder=True,
-                         n_cfm_timesteps=self.nfe, noised_mels=noise)
-    return mel.to(self.s3gen.dtype)[..., MEL_PER_TOKEN * (start - first):]
-
-# %% ../../nbs/19_stream.ipynb #7ce2b7e2
-@patch
-def push_mel(self: StreamVocoder, tokens: Tensor, final: bool = False):
-    "Run the flow on the new tokens and freeze their mel frames (all but the look-ahead ones unless `final`)."
-    n, have = len(tokens), self.mel.shape[-1]
-    upto = MEL_PER_TOKEN * (n if final else max(n - self.lookahead, 0))
-    if upto > have: self.mel = torch.cat([self.mel, self.flow(tokens, have // MEL_PER_TOKEN)[..., : upto - have]], -1)
-
-# %% ../../nbs/19_stream.ipynb #9b4a6de8
-@patch
-@torch.inference_mode()
-def source(self: StreamVocoder) -> Tensor:
-    "HiFT's excitation `(1, 1, max_frames·480)` from the f0 so far: fixed seed and length, never changed behind us."
-    hift = self.s3gen.mel2wav
-    with _fork_rng(self.f0.device):
-        torch.manual_seed(self.seed)
-        s, _, _ = hift.m_source(hift.f0_upsamp(self.f0[:, None]).transpose(1, 2))
-    return s.transpose(1, 2)
-
-# %% ../../nbs/19_stream.ipynb #570f8845
-@patch
-@torch.inference_mode()
-def hift_step(self: StreamVocoder, final: bool = False, flush: bool = False) -> Tensor:
-    "Vocode the frozen mel not yet turned into audio (all but the last `margin` frames unless `final` or `flush`)."
-    w1 = self.mel.shape[-1]
-    emit = w1 if final or flush else w1 - self.margin
-    if emit <= self.done: return torch.zeros(0)
-    w0, hift = max(0, self.done - self.margin), self.s3gen.mel2wav
-    k = 0 if w0 == 0 else F0_RF                                          # f0 of the first frames lacks left context
-    self.f0[:, w0 + k: w1] = hift.f0_predictor(self.mel[..., w0:w1])[:, k:]
-    wav, _ = self.s3gen.hift_inference(self.mel[..., w0:w1], self.source()[..., w0 * HOP: w1 * HOP])
-    out = wav[0, (self.done - w0) * HOP: (emit - w0) * HOP].float()
-    if self.done == 0:                                                   # chatterbox's fade-in of the first 40 ms
-        tf = self.s3gen.trim_fade.to(out)[: len(out)]
-        out[: len(tf)] *= tf
-    self.done = emit
-    return out.cpu()
-
-# %% ../../nbs/19_stream.ipynb #0ecc6c6f
-@patch
-def push(self: StreamVocoder, tokens: Tensor, final: bool = False, flush: bool = False) -> Tensor:
-    """All codec tokens so far (1-D) -> the new audio samples (1-D float32, CPU; may be empty). Timed in `push_s`.
-    `flush`: vocode up to the last frozen frame now, without HiFT's right context (the stream's first chunk)."""
-    t0 = time.perf_counter()
-    self.push_mel(tokens, final)
-    out = self.hift_step(final, flush)
-    self.push_s.append(time.perf_counter() - t0)
-    return out
 
 # %% ../../nbs/19_stream.ipynb #2b655fd2
 def crossfade_stream(pieces: list, sr: int, fade_ms: float = 20.):

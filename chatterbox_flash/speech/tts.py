@@ -8,7 +8,6 @@ import warnings
 from pathlib import Path
 import numpy as np, torch
 from torch import Tensor
-from fastcore.basics import patch
 from ..runtime.upstream import ChatterboxTTS, Conditionals, S3Gen, S3GEN_SR, VoiceEncoder, EnTokenizer
 from ..errors import AudioPromptError, TextInputError, CheckpointError, BackendError
 from ..decoding.config import DecodeConfig, with_knobs, check_option, REPO_ID
@@ -88,9 +87,16 @@ class ChatterboxFlashTTS:
 
     def __init__(self, t3: ChatterboxFlashT3, s3gen, ve, tokenizer, backend: Backend,
                  conds: Conditionals | None = None, watermark: bool = True):
-        self.t3, self.s3gen, self.ve, self.tokenizer, self.backend = t3, s3gen, ve, tokenizer, backend
-        self.conds, self.device, self.watermark = conds, backend.device, watermark
-        self._watermarker, self._engines = None, {}
+        self.t3 = t3
+        self.s3gen = s3gen
+        self.ve = ve
+        self.tokenizer = tokenizer
+        self.backend = backend
+        self.conds = conds
+        self.device = backend.device
+        self.watermark = watermark
+        self._watermarker = None
+        self._engines = {}
         self.last_stats: DecodeStats | None = None
         self.last_errors: list = []
 
@@ -112,31 +118,177 @@ class ChatterboxFlashTTS:
         conds = Conditionals.load(d / "conds.pt").to(b.device) if (d / "conds.pt").exists() else None
         return cls(t3, _istft_in_float(s3gen.to(b.device).eval()), ve.to(b.device).eval(), tok, b, conds, watermark)
 
-# %% ../../nbs/17_tts.ipynb #0eedee64
-@patch(cls_method=True)
-def from_pretrained(cls: ChatterboxFlashTTS, repo_id: str = REPO_ID, device: str | None = None,
-                    revision: str | None = None, **kw) -> ChatterboxFlashTTS:
-    "Download (or reuse the HF cache of) `repo_id` and load it; see `from_local` for the keywords."
-    return cls.from_local(download_checkpoint(repo_id, revision), device, **kw)
+    @classmethod
+    def from_pretrained(cls, repo_id: str = REPO_ID, device: str | None = None,
+                        revision: str | None = None, **kw) -> ChatterboxFlashTTS:
+        "Download (or reuse the HF cache of) `repo_id` and load it; see `from_local` for the keywords."
+        return cls.from_local(download_checkpoint(repo_id, revision), device, **kw)
 
-# %% ../../nbs/17_tts.ipynb #f1a9f1a2
-@patch(cls_method=True)
-def from_flags(cls: ChatterboxFlashTTS, a) -> ChatterboxFlashTTS:
-    """The model that parsed command-line flags `a` name (`tiny`, `checkpoint`, `repo_id`, `revision`, `backend`,
-    `dtype`, `device`, `no_watermark`, `threads`; missing ones take their defaults). On the cpu backend, a command
-    with a `threads` flag sets torch's threads (None: the physical cores).
+    @classmethod
+    def from_flags(cls, a) -> ChatterboxFlashTTS:
+        """The model that parsed command-line flags `a` name (`tiny`, `checkpoint`, `repo_id`, `revision`, `backend`,
+        `dtype`, `device`, `no_watermark`, `threads`; missing ones take their defaults). On the cpu backend, a command
+        with a `threads` flag sets torch's threads (None: the physical cores).
 
-    Example: `ChatterboxFlashTTS.from_flags(build_parser().parse_args(['--tiny', '--text', 'Hi.']))`."""
-    from chatterbox_flash.runtime.cpu import set_cpu_threads
-    flag = lambda k, default=None: getattr(a, k, default)
-    if flag('backend') == 'cpu' and hasattr(a, 'threads'): set_cpu_threads(a.threads)
-    kw = dict(device=flag('device'), backend=flag('backend'), dtype=flag('dtype'), watermark=not flag('no_watermark'))
-    if flag('tiny'):
-        from chatterbox_flash.checkpoints.tiny import tiny_checkpoint
-        return cls.from_local(tiny_checkpoint(), **kw)
-    ck = flag('checkpoint')
-    if ck and Path(ck).expanduser().is_dir(): return cls.from_local(Path(ck).expanduser(), **kw)
-    return cls.from_pretrained(ck or flag('repo_id') or REPO_ID, revision=flag('revision'), **kw)
+        Example: `ChatterboxFlashTTS.from_flags(build_parser().parse_args(['--tiny', '--text', 'Hi.']))`."""
+        from chatterbox_flash.runtime.cpu import set_cpu_threads
+        flag = lambda k, default=None: getattr(a, k, default)
+        if flag('backend') == 'cpu' and hasattr(a, 'threads'): set_cpu_threads(a.threads)
+        kw = dict(device=flag('device'), backend=flag('backend'), dtype=flag('dtype'),
+                  watermark=not flag('no_watermark'))
+        if flag('tiny'):
+            from chatterbox_flash.checkpoints.tiny import tiny_checkpoint
+            return cls.from_local(tiny_checkpoint(), **kw)
+        ck = flag('checkpoint')
+        if ck and Path(ck).expanduser().is_dir(): return cls.from_local(Path(ck).expanduser(), **kw)
+        return cls.from_pretrained(ck or flag('repo_id') or REPO_ID, revision=flag('revision'), **kw)
+
+    @torch.no_grad()
+    def prepare_conditionals(self, wav_fpath, exaggeration: float = 0.5) -> Conditionals:
+        "Condition on a reference recording (validated first); sets and returns `self.conds`."
+        load_audio_prompt(wav_fpath)
+        check_option('exaggeration', exaggeration)
+        ChatterboxTTS.prepare_conditionals(self, str(wav_fpath), exaggeration=exaggeration)   # chatterbox's own
+        return self.conds
+
+    def text_chunks(self, text: str) -> list[Tensor]:
+        "Token ids (with start/stop markers) of the chunks of one text; `TextInputError` for text it cannot speak."
+        clean = check_text(text)
+        count = lambda s: len(self.tokenizer.encode(s))
+        return [self.t3.add_text_markers(torch.tensor(self.tokenizer.encode(c))) for c in
+                split_text(clean, self.MAX_TEXT_TOKENS, count)]
+
+    def engine_for(self, backend: str | None = None, dtype=None, quantize: str | None = None):
+        """The engine for `backend` (default: the one loaded), moving T3 to its device/dtype when needed; `quantize`:
+        `'int8'` (cpu, mlx) or `'int4'` (mlx)."""
+        b = self.backend if backend is None and dtype is None else \
+            resolve_backend(backend or self.backend.name, dtype or (None if backend else self.backend.dtype))
+        if (b.device, b.dtype) != (str(self.t3.device.type), self.t3.dtype):
+            if getattr(self.t3, '_cpu_prepared', None):
+                raise BackendError(f"T3 was prepared for {self.backend.name} ({self.t3._cpu_prepared}): load the model "
+                                   f"again for backend {b.name} / {b.dtype}.")
+            self.t3 = self.t3.to(device=b.device, dtype=b.dtype)
+            self.t3.block_prior()
+            self._engines.clear()
+        self.backend = b
+        key = (b, quantize)
+        if key not in self._engines: self._engines[key] = build_engine(self.t3, b, quantize=quantize)
+        return self._engines[key]
+
+    def vocoder_precision(self):
+        "Context for vocoder calls: bfloat16 autocast where the backend runs bfloat16 on the CPU, else nothing."
+        import contextlib
+        if self.backend.device == 'cpu' and self.backend.dtype == torch.bfloat16:
+            return torch.autocast('cpu', dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    @torch.no_grad()
+    def vocode(self, tokens: Tensor, conds: Conditionals, n_cfm_timesteps: int = 2) -> Tensor:
+        "S3Gen (meanflow) on one row of speech tokens (trimmed at EOS, ids ≥ 6561 dropped) → `(1, T)` float32 audio."
+        t = trim(tokens).to(self.s3gen.device)
+        if len(t) == 0: return torch.zeros(1, 0)
+        with self.vocoder_precision():
+            wav, _ = self.s3gen.inference(speech_tokens=t, ref_dict=conds.gen, n_cfm_timesteps=n_cfm_timesteps)
+        return wav.float().cpu()
+
+    def apply_watermark(self, wav: Tensor | np.ndarray) -> Tensor | np.ndarray:
+        """Perth implicit watermark (resemble-perth, as chatterbox applies it) on a `(1, T)` tensor or a 1-D float32
+        array (a streamed chunk), returned in the same form; a no-op when `watermark=False`. Every path that watermarks
+        (whole utterances, streams, the server) calls this one method."""
+        empty = wav.size == 0 if isinstance(wav, np.ndarray) else wav.numel() == 0
+        if not self.watermark or empty: return wav
+        if self._watermarker is None:
+            import perth
+            self._watermarker = perth.PerthImplicitWatermarker()
+        if isinstance(wav, np.ndarray):
+            return self._watermarker.apply_watermark(wav, sample_rate=self.sr).astype(np.float32)
+        return torch.from_numpy(self._watermarker.apply_watermark(wav[0].numpy(), sample_rate=self.sr)).float()[None]
+
+    @with_knobs
+    @torch.no_grad()
+    def generate_batch(self, texts: list[str], audio_prompt_paths=None, conds_list=None, *,
+                       batch_size: int = 8, backend: str | None = None, dtype=None, quantize: str | None = None,
+                       max_speech_tokens: int | None = None, n_cfm_timesteps: int = 2, exaggeration: float = 0.5,
+                       progress: bool = True, cfg: DecodeConfig | None = None, generator: torch.Generator | None = None,
+                       **knobs) -> list[Tensor | None]:
+        """Speak many texts. Voices: one `audio_prompt_paths` (str) for all, a list (one per text), `conds_list`, or the
+        prepared `self.conds`. Returns one `(1, T)` tensor per text (`None` where the text was rejected: see
+        `last_errors`)."""
+        from tqdm.auto import tqdm
+        cfg = DecodeConfig.of(cfg, **knobs)
+        check_synthesis_options(batch_size, max_speech_tokens, n_cfm_timesteps)
+        conds_list = conds_list or _conds_list(self, len(texts), audio_prompt_paths, exaggeration)
+        engine = self.engine_for(backend, dtype, quantize)
+        self.last_errors, rows = [], []                               # rows: (text index, chunk ids, conds)
+        for i, t in enumerate(texts):
+            try: rows += [(i, c, conds_list[i]) for c in self.text_chunks(t)]
+            except TextInputError as e: self.last_errors.append((i, str(e)))
+        self.last_stats, pieces = DecodeStats(), {}
+        for s in tqdm(range(0, len(rows), batch_size), desc="Decoding", unit="batch",
+                      disable=not progress or len(rows) <= batch_size):
+            chunk = rows[s: s + batch_size]
+            toks = self.t3.generate(t3_cond=[c.t3 for _, _, c in chunk], text_tokens=[ids for _, ids, _ in chunk],
+                                    total_speech_len=max_speech_tokens, engine=engine, stats=self.last_stats, cfg=cfg,
+                                    generator=generator)
+            for (i, _, c), tk in zip(chunk, toks):
+                pieces.setdefault(i, []).append(self.vocode(tk, c, n_cfm_timesteps))
+        return [self.apply_watermark(crossfade_concat(pieces[i], self.sr)) if i in pieces else None
+                for i in range(len(texts))]
+
+    @with_knobs
+    def generate(self, text: str, audio_prompt_path=None, *, backend: str | None = None, dtype=None,
+                 quantize: str | None = None, max_speech_tokens: int | None = None, n_cfm_timesteps: int = 2,
+                 exaggeration: float = 0.5, cfg: DecodeConfig | None = None, generator: torch.Generator | None = None,
+                 **knobs) -> Tensor:
+        """Speak one text in the voice of `audio_prompt_path` (or the prepared one); `(1, T)` float audio at `self.sr`.
+        Keywords: `backend`, `dtype`, `max_speech_tokens`, `n_cfm_timesteps`, `exaggeration` and the decode knobs."""
+        out = self.generate_batch([text], audio_prompt_path, backend=backend, dtype=dtype, quantize=quantize,
+                                  max_speech_tokens=max_speech_tokens, n_cfm_timesteps=n_cfm_timesteps,
+                                  exaggeration=exaggeration, progress=False, cfg=cfg, generator=generator, **knobs)
+        if out[0] is None: raise TextInputError(self.last_errors[0][1])
+        return out[0]
+
+    @with_knobs
+    def generate_stream(self, text: str, audio_prompt_path=None, *, chunk_blocks: int = 4,
+                        backend: str | None = None, dtype=None, quantize: str | None = None,
+                        max_speech_tokens: int | None = None, n_cfm_timesteps: int = 2, exaggeration: float = 0.5,
+                        vocoder_seed: int | None = None, vocoder_window: int | None = 16,
+                        cfg: DecodeConfig | None = None, generator: torch.Generator | None = None, **knobs):
+        """Speak `text` as a stream: a generator of 1-D float32 numpy chunks at `self.sr` (24 kHz): the first after the
+        first committed block (16 tokens = 0.64 s), then one every `chunk_blocks` blocks. One row (B=1); keywords as
+        `generate`, plus `vocoder_seed` (the S3Gen noise; default random) and `vocoder_window` (committed tokens of
+        flow context per chunk). Watermarked as `generate` is. Input is checked at once, decoding starts at the first
+        `next()`.
+
+        ```python
+        for chunk in tts.generate_stream("Hello there.", audio_prompt_path="voice.wav"):
+            player.write(chunk)
+        ```"""
+        from chatterbox_flash.speech.stream import stream_text
+        cfg = DecodeConfig.of(cfg, **knobs)
+        check_synthesis_options(1, max_speech_tokens, n_cfm_timesteps)
+        check_option('chunk_blocks', chunk_blocks)
+        check_option('vocoder_window', vocoder_window)
+        conds = _conds_list(self, 1, audio_prompt_path, exaggeration)[0]
+        engine = self.engine_for(backend, dtype, quantize)
+        pieces = self.text_chunks(text)                                    # TextInputError now, not at the first next()
+        return stream_text(self, pieces, conds, engine, cfg, chunk_blocks=chunk_blocks, cap=max_speech_tokens,
+                           n_cfm_timesteps=n_cfm_timesteps, vocoder_seed=vocoder_seed, window=vocoder_window,
+                           generator=generator)
+
+    def vocode_seeded(self, tokens: Tensor, conds: Conditionals, n_cfm_timesteps: int = 2,
+                      seed: int = 0, max_tokens: int | None = None) -> Tensor:
+        """`vocode` with fixed noise (drawn for `max_tokens` tokens, default: all of them) → `(1, T)` float32 audio.
+
+        ```python
+        wav = tts.vocode_seeded(tokens, tts.conds, seed=0, max_tokens=48)
+        ```"""
+        from chatterbox_flash.speech.stream import StreamVocoder
+        t = trim(tokens)
+        if len(t) == 0: return torch.zeros(1, 0)
+        with self.vocoder_precision():
+            voc = StreamVocoder(self.s3gen, conds.gen, max_tokens or len(t), n_cfm_timesteps, seed)
+            return voc.push(t, final=True)[None]
 
 # %% ../../nbs/17_tts.ipynb #0ccc79b6
 AUDIO_EXTS = ('.wav', '.flac', '.ogg', '.mp3', '.m4a', '.aiff', '.aif')
@@ -166,79 +318,6 @@ def load_audio_prompt(path, sr: int = S3GEN_SR, min_seconds: float = 1.0) -> np.
         raise AudioPromptError(f"Audio prompt {p} is silent: record the voice again with the microphone level up.")
     return wav.astype(np.float32)
 
-# %% ../../nbs/17_tts.ipynb #ba312db4
-@patch
-@torch.no_grad()
-def prepare_conditionals(self: ChatterboxFlashTTS, wav_fpath, exaggeration: float = 0.5) -> Conditionals:
-    "Condition on a reference recording (validated first); sets and returns `self.conds`."
-    load_audio_prompt(wav_fpath)
-    check_option('exaggeration', exaggeration, lo=0, hi=2, whole=False)
-    ChatterboxTTS.prepare_conditionals(self, str(wav_fpath), exaggeration=exaggeration)   # chatterbox's conditioning
-    return self.conds
-
-# %% ../../nbs/17_tts.ipynb #5f350f30
-@patch
-def text_chunks(self: ChatterboxFlashTTS, text: str) -> list[Tensor]:
-    "Token ids (with start/stop markers) of the chunks of one text; `TextInputError` for text that cannot be spoken."
-    clean = check_text(text)
-    count = lambda s: len(self.tokenizer.encode(s))
-    return [self.t3.add_text_markers(torch.tensor(self.tokenizer.encode(c))) for c in
-            split_text(clean, self.MAX_TEXT_TOKENS, count)]
-
-# %% ../../nbs/17_tts.ipynb #ff64d911
-@patch
-def engine_for(self: ChatterboxFlashTTS, backend: str | None = None, dtype=None, quantize: str | None = None):
-    """The engine for `backend` (default: the one loaded), moving T3 to its device/dtype when needed; `quantize`:
-    `'int8'` (cpu, mlx) or `'int4'` (mlx)."""
-    b = self.backend if backend is None and dtype is None else \
-        resolve_backend(backend or self.backend.name, dtype or (None if backend else self.backend.dtype))
-    if (b.device, b.dtype) != (str(self.t3.device.type), self.t3.dtype):
-        if getattr(self.t3, '_cpu_prepared', None):
-            raise BackendError(f"T3 was prepared for {self.backend.name} ({self.t3._cpu_prepared}): load the model "
-                               f"again for backend {b.name} / {b.dtype}.")
-        self.t3 = self.t3.to(device=b.device, dtype=b.dtype)
-        self.t3.block_prior()
-        self._engines.clear()
-    self.backend = b
-    key = (b, quantize)
-    if key not in self._engines: self._engines[key] = build_engine(self.t3, b, quantize=quantize)
-    return self._engines[key]
-
-# %% ../../nbs/17_tts.ipynb #f2c6dffa
-@patch
-def vocoder_precision(self: ChatterboxFlashTTS):
-    "Context for vocoder calls: bfloat16 autocast where the backend runs bfloat16 on the CPU, else nothing."
-    import contextlib
-    if self.backend.device == 'cpu' and self.backend.dtype == torch.bfloat16:
-        return torch.autocast('cpu', dtype=torch.bfloat16)
-    return contextlib.nullcontext()
-
-# %% ../../nbs/17_tts.ipynb #4a3f17d0
-@patch
-@torch.no_grad()
-def vocode(self: ChatterboxFlashTTS, tokens: Tensor, conds: Conditionals, n_cfm_timesteps: int = 2) -> Tensor:
-    "S3Gen (meanflow) on one row of speech tokens (trimmed at EOS, ids ≥ 6561 dropped) → `(1, T)` float32 audio."
-    t = trim(tokens).to(self.s3gen.device)
-    if len(t) == 0: return torch.zeros(1, 0)
-    with self.vocoder_precision():
-        wav, _ = self.s3gen.inference(speech_tokens=t, ref_dict=conds.gen, n_cfm_timesteps=n_cfm_timesteps)
-    return wav.float().cpu()
-
-# %% ../../nbs/17_tts.ipynb #116560f1
-@patch
-def apply_watermark(self: ChatterboxFlashTTS, wav: Tensor | np.ndarray) -> Tensor | np.ndarray:
-    """Perth implicit watermark (resemble-perth, as chatterbox applies it) on a `(1, T)` tensor or a 1-D float32
-    array (a streamed chunk), returned in the same form; a no-op when `watermark=False`. Every path that watermarks
-    (whole utterances, streams, the server) calls this one method."""
-    empty = wav.size == 0 if isinstance(wav, np.ndarray) else wav.numel() == 0
-    if not self.watermark or empty: return wav
-    if self._watermarker is None:
-        import perth
-        self._watermarker = perth.PerthImplicitWatermarker()
-    if isinstance(wav, np.ndarray):
-        return self._watermarker.apply_watermark(wav, sample_rate=self.sr).astype(np.float32)
-    return torch.from_numpy(self._watermarker.apply_watermark(wav[0].numpy(), sample_rate=self.sr)).float()[None]
-
 # %% ../../nbs/17_tts.ipynb #5b3d78fb
 def _conds_list(self: ChatterboxFlashTTS, n: int, audio_prompt_paths, exaggeration: float) -> list[Conditionals]:
     "One `Conditionals` per text: from one path, one path per text, or the prepared voice."
@@ -255,99 +334,6 @@ def _conds_list(self: ChatterboxFlashTTS, n: int, audio_prompt_paths, exaggerati
 
 def check_synthesis_options(batch_size: int = 1, max_speech_tokens: int | None = None, n_cfm_timesteps: int = 2):
     "Raise `OptionError` for a pipeline option out of range (the decode knobs are `DecodeConfig`'s)."
-    check_option('batch_size', batch_size, lo=1)
-    check_option('max_speech_tokens', max_speech_tokens, lo=1, optional=True)
-    check_option('n_cfm_timesteps', n_cfm_timesteps, lo=1, hi=100)
-
-# %% ../../nbs/17_tts.ipynb #2238ef2a
-@patch
-@with_knobs
-@torch.no_grad()
-def generate_batch(self: ChatterboxFlashTTS, texts: list[str], audio_prompt_paths=None, conds_list=None, *,
-                   batch_size: int = 8, backend: str | None = None, dtype=None, quantize: str | None = None,
-                   max_speech_tokens: int | None = None, n_cfm_timesteps: int = 2, exaggeration: float = 0.5,
-                   progress: bool = True, cfg: DecodeConfig | None = None, generator: torch.Generator | None = None,
-                   **knobs) -> list[Tensor | None]:
-    """Speak many texts. Voices: one `audio_prompt_paths` (str) for all, a list (one per text), `conds_list`, or the
-    prepared `self.conds`. Returns one `(1, T)` tensor per text (`None` where the text was rejected: see
-    `last_errors`)."""
-    from tqdm.auto import tqdm
-    cfg = DecodeConfig.of(cfg, **knobs)
-    check_synthesis_options(batch_size, max_speech_tokens, n_cfm_timesteps)
-    conds_list = conds_list or _conds_list(self, len(texts), audio_prompt_paths, exaggeration)
-    engine = self.engine_for(backend, dtype, quantize)
-    self.last_errors, rows = [], []                               # rows: (text index, chunk ids, conds)
-    for i, t in enumerate(texts):
-        try: rows += [(i, c, conds_list[i]) for c in self.text_chunks(t)]
-        except TextInputError as e: self.last_errors.append((i, str(e)))
-    self.last_stats, pieces = DecodeStats(), {}
-    for s in tqdm(range(0, len(rows), batch_size), desc="Decoding", unit="batch",
-                  disable=not progress or len(rows) <= batch_size):
-        chunk = rows[s: s + batch_size]
-        toks = self.t3.generate(t3_cond=[c.t3 for _, _, c in chunk], text_tokens=[ids for _, ids, _ in chunk],
-                                total_speech_len=max_speech_tokens, engine=engine, stats=self.last_stats, cfg=cfg,
-                                generator=generator)
-        for (i, _, c), tk in zip(chunk, toks):
-            pieces.setdefault(i, []).append(self.vocode(tk, c, n_cfm_timesteps))
-    return [self.apply_watermark(crossfade_concat(pieces[i], self.sr)) if i in pieces else None
-            for i in range(len(texts))]
-
-# %% ../../nbs/17_tts.ipynb #b694a410
-@patch
-@with_knobs
-def generate(self: ChatterboxFlashTTS, text: str, audio_prompt_path=None, *, backend: str | None = None, dtype=None,
-             quantize: str | None = None, max_speech_tokens: int | None = None, n_cfm_timesteps: int = 2,
-             exaggeration: float = 0.5, cfg: DecodeConfig | None = None, generator: torch.Generator | None = None,
-             **knobs) -> Tensor:
-    """Speak one text in the voice of `audio_prompt_path` (or the prepared one); `(1, T)` float audio at `self.sr`.
-    Keywords: `backend`, `dtype`, `max_speech_tokens`, `n_cfm_timesteps`, `exaggeration` and the decode knobs."""
-    out = self.generate_batch([text], audio_prompt_path, backend=backend, dtype=dtype, quantize=quantize,
-                              max_speech_tokens=max_speech_tokens, n_cfm_timesteps=n_cfm_timesteps,
-                              exaggeration=exaggeration, progress=False, cfg=cfg, generator=generator, **knobs)
-    if out[0] is None: raise TextInputError(self.last_errors[0][1])
-    return out[0]
-
-# %% ../../nbs/17_tts.ipynb #ff1a408a
-@patch
-@with_knobs
-def generate_stream(self: ChatterboxFlashTTS, text: str, audio_prompt_path=None, *, chunk_blocks: int = 4,
-                    backend: str | None = None, dtype=None, quantize: str | None = None,
-                    max_speech_tokens: int | None = None, n_cfm_timesteps: int = 2, exaggeration: float = 0.5,
-                    vocoder_seed: int | None = None, vocoder_window: int | None = 16, cfg: DecodeConfig | None = None,
-                    generator: torch.Generator | None = None, **knobs):
-    """Speak `text` as a stream: a generator of 1-D float32 numpy chunks at `self.sr` (24 kHz): the first after the
-    first committed block (16 tokens = 0.64 s), then one every `chunk_blocks` blocks. One row (B=1); keywords as
-    `generate`, plus `vocoder_seed` (the S3Gen noise; default random) and `vocoder_window` (committed tokens of flow
-    context per chunk). Watermarked as `generate` is. Input is checked at once, decoding starts at the first `next()`.
-
-    ```python
-    for chunk in tts.generate_stream("Hello there.", audio_prompt_path="voice.wav"):
-        player.write(chunk)
-    ```"""
-    from chatterbox_flash.speech.stream import stream_text
-    cfg = DecodeConfig.of(cfg, **knobs)
-    check_synthesis_options(1, max_speech_tokens, n_cfm_timesteps)
-    check_option('chunk_blocks', chunk_blocks, lo=1)
-    check_option('vocoder_window', vocoder_window, lo=0, optional=True)
-    conds = _conds_list(self, 1, audio_prompt_path, exaggeration)[0]
-    engine = self.engine_for(backend, dtype, quantize)
-    pieces = self.text_chunks(text)                                    # TextInputError now, not at the first next()
-    return stream_text(self, pieces, conds, engine, cfg, chunk_blocks=chunk_blocks, cap=max_speech_tokens,
-                       n_cfm_timesteps=n_cfm_timesteps, vocoder_seed=vocoder_seed, window=vocoder_window,
-                       generator=generator)
-
-# %% ../../nbs/17_tts.ipynb #9e1405bf
-@patch
-def vocode_seeded(self: ChatterboxFlashTTS, tokens: Tensor, conds: Conditionals, n_cfm_timesteps: int = 2,
-                  seed: int = 0, max_tokens: int | None = None) -> Tensor:
-    """`vocode` with fixed noise (drawn for `max_tokens` tokens, default: all of them) → `(1, T)` float32 audio.
-
-    ```python
-    wav = tts.vocode_seeded(tokens, tts.conds, seed=0, max_tokens=48)
-    ```"""
-    from chatterbox_flash.speech.stream import StreamVocoder
-    t = trim(tokens)
-    if len(t) == 0: return torch.zeros(1, 0)
-    with self.vocoder_precision():
-        voc = StreamVocoder(self.s3gen, conds.gen, max_tokens or len(t), n_cfm_timesteps, seed)
-        return voc.push(t, final=True)[None]
+    check_option('batch_size', batch_size)
+    check_option('max_speech_tokens', max_speech_tokens)
+    check_option('n_cfm_timesteps', n_cfm_timesteps)

@@ -39,8 +39,11 @@ def bench_model(tiny: bool = True, device: str = 'cpu', dtype=torch.float32) -> 
 class Lockstep:
     "An `Engine` running `main` and `shadows` — `(model, engine)` pairs — on the same calls; counts equal candidates."
     def __init__(self, main: tuple, shadows: list, w: float = 1.0):
-        self.main, self.shadows, self.w = main, shadows, w
-        self.same, self.n = [0] * len(shadows), 0
+        self.main = main
+        self.shadows = shadows
+        self.w = w
+        self.same = [0] * len(shadows)
+        self.n = 0
 
     @property
     def lengths(self) -> Tensor: return self.main[1].lengths
