@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 import torch
 from torch import Tensor
-from fastcore.basics import patch
 from ..errors import BackendError
 from ..runtime.cpu import this_cpu, say_once
 
 # %% auto #0
 __all__ = ['FLASHINFER_AVAILABLE', 'MLX_AVAILABLE', 'BACKENDS', 'DTYPES', 'ENGINE_MODULES', 'Engine', 'head_dim', 'EngineBase',
-           'Backend', 'parse_dtype', 'default_backend', 'resolve_backend', 'register_engine', 'build_engine']
+           'TensorCache', 'Backend', 'parse_dtype', 'default_backend', 'resolve_backend', 'register_engine',
+           'build_engine']
 
 # %% ../../nbs/11_engines.ipynb #543cc99c
 @runtime_checkable
@@ -35,12 +35,18 @@ def head_dim(config) -> int:
 
 # %% ../../nbs/11_engines.ipynb #ccba50a2
 class EngineBase:
-    "The bookkeeping every engine shares: committed lengths, the host-side bound, the forward counter, the KV cache."
+    "What every engine shares: the row bookkeeping, the geometry of a forward and the life of the KV cache."
+    page: int = 1                   # the cache's capacity is a whole number of pages of this many slots
+
     def __init__(self, config):
-        self.n_layers, self.H = config.num_hidden_layers, config.num_attention_heads
+        self.n_layers = config.num_hidden_layers
+        self.H = config.num_attention_heads
         self.Hkv = config.num_key_value_heads
         self.Dh = head_dim(config)
-        self.k = self.v = self.lengths = None
+        self.k = None               # the cache's keys and values, in the engine's storage
+        self.v = None
+        self._lengths = None
+        self._host = None           # `host_lengths`, until the lengths change
         self.hi = 0                 # host-side upper bound of max(lengths)
         self.forwards = 0
 
@@ -62,65 +68,136 @@ class EngineBase:
         if commit is not None: self._commit(commit, x.shape[1])
         return h
 
-    def _commit(self, commit: Tensor, L: int):
-        self.lengths.add_(commit.to(self.lengths.device).long() * L)
-        self.hi += L
-
     def select(self, index: Tensor) -> None:
         "Keep / reorder / repeat rows: their lengths and caches."
         index = index.to(self.lengths.device)
         self.lengths = self.lengths[index]
-        self._select_cache(index)
+        self._store(self._rows(self.k, index), self._rows(self.v, index))
 
+    @torch.no_grad()
+    def add_rows(self, x: Tensor, lengths: Tensor, capacity: int) -> Tensor:
+        "Prefill new rows `x (M, P, D)` and append them after the live rows; returns their hidden states `(M, P, D)`."
+        if self.lengths is None or len(self.lengths) == 0: return self.prefill(x, lengths, capacity)
+        live_k = self.k
+        live_v = self.v
+        live_lengths = self.lengths
+        live_hi = self.hi
+        h = self.prefill(x, lengths, max(capacity, self.capacity))      # the new rows alone, at least as wide
+        C = self.capacity
+        self._store(self._cat_rows(self._grow(live_k, C), self.k), self._cat_rows(self._grow(live_v, C), self.v))
+        self.lengths = torch.cat([live_lengths, self.lengths])
+        self.hi = max(live_hi, self.hi)
+        return h
+
+    @property
+    def lengths(self) -> Tensor | None:
+        "`(N,)` committed tokens per row, on the device."
+        return self._lengths
+
+    @lengths.setter
+    def lengths(self, lengths: Tensor):
+        self._lengths = lengths
+        self._host = None
+
+    @property
+    def host_lengths(self) -> Tensor:
+        "`lengths` on the CPU: read from the device once after each change (prefill, commit, `select`, `add_rows`)."
+        if self._host is None: self._host = self.lengths.to('cpu', copy=True)
+        return self._host
+
+    def _commit(self, commit: Tensor, L: int):
+        self.lengths.add_(commit.to(self.lengths.device).long() * L)     # in place: a CUDA graph reads this tensor
+        self._host = None
+        self.hi += L
+
+    def prefill_pos(self, P: int) -> Tensor:
+        "`(N, P)`: the prefix positions `0..P-1` of every row (RoPE positions and cache slots alike)."
+        return torch.arange(P, device=self.lengths.device).expand(len(self.lengths), P)
+
+    def in_prefix(self, P: int) -> Tensor:
+        "`(N, P)`: which prefix positions hold row `i`'s tokens (`j < lengths[i]`); the others are padding."
+        return self.prefill_pos(P) < self.lengths[:, None]
+
+    def prefill_mask(self, P: int) -> Tensor:
+        "`(N, 1, P, P)`: query `j` of row `i` sees the keys `≤ j` of its own prefix (causal, padding hidden)."
+        key = torch.arange(P, device=self.lengths.device)
+        return ((key[None, :] <= key[:, None])[None] & self.in_prefix(P)[:, None, :])[:, None]
+
+    def block_pos(self, L: int) -> Tensor:
+        "`(N, L)`: row `i`'s block positions `len_i .. len_i + L - 1`."
+        return self.lengths[:, None] + torch.arange(L, device=self.lengths.device)
+
+    def block_ends(self, L: int, valid: Tensor | None = None, lengths: Tensor | None = None) -> Tensor:
+        "`(N,)`: the slots row `i`'s block sees, `len_i + L` (`len_i + valid[i]` if short); `lengths`: another copy."
+        lengths = self.lengths if lengths is None else lengths
+        return lengths + (L if valid is None else valid.to(lengths.device))
+
+    def window(self, L: int) -> int:
+        "How many slots a block forward attends over: `min(hi + L, capacity)`, every row's end, with no sync."
+        return min(self.hi + L, self.capacity)
+
+    def block_mask(self, ends: Tensor, S: int) -> Tensor:
+        "`(N, 1, 1, S)`: every query of row `i` sees slots `< ends[i]` of the window."
+        return (torch.arange(S, device=ends.device)[None, :] < ends[:, None])[:, None, None, :]
+
+    def _prefill(self, x: Tensor) -> Tensor:
+        "The prefix forward of an engine that attends under a mask: `_run` at `prefill_pos` under `prefill_mask`."
+        P = x.shape[1]
+        return self._run(x, self.prefill_pos(P), self.prefill_mask(P), P)
+
+    def _block(self, x: Tensor, valid: Tensor | None = None, S: int | None = None) -> Tensor:
+        "A block forward under `block_mask` over the first `S` slots (default: the `window`)."
+        L = x.shape[1]
+        S = S or self.window(L)
+        return self._run(x, self.block_pos(L), self.block_mask(self.block_ends(L, valid), S), S)
+
+    def _run(self, x: Tensor, pos: Tensor, mask: Tensor, S: int) -> Tensor:
+        "The engine's layers on `x (N, L, D)` at positions `pos (N, L)`: K/V written there; attention to `S` slots."
+        raise NotImplementedError
+
+    def _alloc(self, N: int, capacity: int, like: Tensor):
+        "A cache of `N` empty rows of at least `capacity` slots, in whole pages."
+        C = -(-capacity // self.page) * self.page
+        self._store(self._zeros(N, C, like), self._zeros(N, C, like))
+
+    def _store(self, k, v):
+        "Replace the cache (allocation, `select`, rows joining): where an engine hears that its cache changed."
+        self.k = k
+        self.v = v
+
+    # The storage, the engine's own (`TensorCache`: torch tensors). `c`: the keys' or the values' cache.
+    @property
+    def capacity(self) -> int: raise NotImplementedError                 # slots per row
+    def _zeros(self, N: int, capacity: int, like: Tensor): raise NotImplementedError       # N empty rows
+    def _rows(self, c, index: Tensor): raise NotImplementedError           # rows `index` of `c`
+    def _grow(self, c, capacity: int): raise NotImplementedError           # `c` with empty slots up to `capacity`
+    def _cat_rows(self, a, b): raise NotImplementedError                   # the rows of `a`, then those of `b`
+
+# %% ../../nbs/11_engines.ipynb #6232d77e
+class TensorCache:
+    """The KV cache as one torch tensor each for keys and values, `(layers, N, capacity, H_kv, head_dim)`: the storage
+    of an `EngineBase` (named first among a subclass's bases)."""
     @property
     def capacity(self) -> int: return self.k.shape[2]
 
-# %% ../../nbs/11_engines.ipynb #6232d77e
-@patch
-def _alloc(self: EngineBase, N: int, capacity: int, like: Tensor):
-    shape = (self.n_layers, N, capacity, self.Hkv, self.Dh)
-    self.k, self.v = like.new_zeros(shape), like.new_zeros(shape)
+    def _zeros(self, N: int, capacity: int, like: Tensor) -> Tensor:
+        return like.new_zeros(self.n_layers, N, capacity, self.Hkv, self.Dh)
 
-@patch
-def _select_cache(self: EngineBase, index: Tensor):
-    self.k, self.v = self.k[:, index], self.v[:, index]
+    def _rows(self, c: Tensor, index: Tensor) -> Tensor: return c[:, index]
 
-# %% ../../nbs/11_engines.ipynb #dea02092
-@patch
-def slots(self: EngineBase, pos: Tensor) -> Tensor:
-    "Flat cache slots `row · capacity + pos` of positions `pos (N, L)`."
-    return torch.arange(len(pos), device=pos.device)[:, None] * self.capacity + pos
+    def _grow(self, c: Tensor, capacity: int) -> Tensor:
+        return torch.nn.functional.pad(c, (0, 0, 0, 0, 0, capacity - c.shape[2]))
 
-# %% ../../nbs/11_engines.ipynb #25492897
-@patch
-def write_kv(self: EngineBase, layer: int, k: Tensor, v: Tensor, slots: Tensor):
-    "Store one layer's keys and values `(..., H_kv, head_dim)` at flat `slots` (same leading shape)."
-    self.k[layer].view(-1, self.Hkv, self.Dh)[slots.reshape(-1)] = k.reshape(-1, self.Hkv, self.Dh)
-    self.v[layer].view(-1, self.Hkv, self.Dh)[slots.reshape(-1)] = v.reshape(-1, self.Hkv, self.Dh)
+    def _cat_rows(self, a: Tensor, b: Tensor) -> Tensor: return torch.cat([a, b], 1)
 
-# %% ../../nbs/11_engines.ipynb #5b4a116d
-@patch
-@torch.no_grad()
-def add_rows(self: EngineBase, x: Tensor, lengths: Tensor, capacity: int) -> Tensor:
-    "Prefill new rows `x (M, P, D)` and append them after the live rows; returns their hidden states `(M, P, D)`."
-    if self.lengths is None or len(self.lengths) == 0: return self.prefill(x, lengths, capacity)
-    old, old_lengths, old_hi = self._cache_state(), self.lengths, self.hi
-    h = self.prefill(x, lengths, max(capacity, self.capacity))
-    self._join_cache(old)
-    self.lengths, self.hi = torch.cat([old_lengths, self.lengths]), max(old_hi, self.hi)
-    return h
+    def slots(self, pos: Tensor) -> Tensor:
+        "Flat cache slots `row · capacity + pos` of positions `pos (N, L)`."
+        return torch.arange(len(pos), device=pos.device)[:, None] * self.capacity + pos
 
-@patch
-def _cache_state(self: EngineBase): return self.k, self.v
-
-@patch
-def _join_cache(self: EngineBase, old):
-    "Put the rows of cache `old` (a `_cache_state()`) before the current rows, padding both to one capacity."
-    pad = lambda t, cap: torch.nn.functional.pad(t, (0, 0, 0, 0, 0, cap - t.shape[2]))
-    cap = max(self.capacity, old[0].shape[2])
-    k, v = torch.cat([pad(old[0], cap), pad(self.k, cap)], 1), torch.cat([pad(old[1], cap), pad(self.v, cap)], 1)
-    self._select_cache(torch.arange(len(self.lengths), device=self.lengths.device))    # the engine's own reset
-    self.k, self.v = k, v
+    def write_kv(self, layer: int, k: Tensor, v: Tensor, slots: Tensor):
+        "Store one layer's keys and values `(..., H_kv, head_dim)` at flat `slots` (same leading shape)."
+        self.k[layer].view(-1, self.Hkv, self.Dh)[slots.reshape(-1)] = k.reshape(-1, self.Hkv, self.Dh)
+        self.v[layer].view(-1, self.Hkv, self.Dh)[slots.reshape(-1)] = v.reshape(-1, self.Hkv, self.Dh)
 
 # %% ../../nbs/11_engines.ipynb #a1ee3483
 FLASHINFER_AVAILABLE: bool = importlib.util.find_spec("flashinfer") is not None

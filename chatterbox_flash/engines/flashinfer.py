@@ -7,10 +7,9 @@ from __future__ import annotations
 import math
 import torch
 from torch import Tensor
-from fastcore.basics import patch
 from transformers.models.llama.modeling_llama import apply_rotary_pos_emb
 from ..errors import BackendError
-from .base import EngineBase, register_engine
+from .base import EngineBase, TensorCache, register_engine
 
 PAGE = 16
 
@@ -18,8 +17,10 @@ PAGE = 16
 __all__ = ['PAGE', 'FlashInferEngine', 'build_flashinfer_engine']
 
 # %% ../../nbs/21_engine_flashinfer.ipynb #24a0878c
-class FlashInferEngine(EngineBase):
+class FlashInferEngine(TensorCache, EngineBase):
     "FlashInfer paged-KV engine over a `ChatterboxFlashT3`'s backbone (CUDA, fp16/bf16). Implements `Engine`."
+    page = PAGE
+
     def __init__(self, model, cuda_graph: bool = False, workspace_mb: int = 256):
         try: import flashinfer
         except ImportError:
@@ -28,12 +29,14 @@ class FlashInferEngine(EngineBase):
         if model.dtype not in (torch.float16, torch.bfloat16):
             raise BackendError(f"FlashInfer runs float16 or bfloat16, not {model.dtype}: use --dtype bfloat16.")
         super().__init__(model.tfmr.config)
-        self.fi, self.tfmr = flashinfer, model.tfmr
-        self.eps, self.dtype, self.dev = model.tfmr.config.rms_norm_eps, model.dtype, model.device
+        self.fi = flashinfer
+        self.tfmr = model.tfmr
+        self.eps = model.tfmr.config.rms_norm_eps
+        self.dtype = model.dtype
+        self.dev = model.device
         ws = torch.empty(workspace_mb << 20, dtype=torch.uint8, device=self.dev)
         self.wrapper = flashinfer.BatchPrefillWithPagedKVCacheWrapper(ws, "NHD")
         self.cuda_graph = cuda_graph            # not implemented yet: the block step runs eagerly
-        self.lengths_host: list[int] = []       # the committed lengths, on the host (FlashInfer plans there)
         self._plan_key = None
 
     def _pages(self, layer: int) -> tuple[Tensor, Tensor]:
@@ -42,9 +45,10 @@ class FlashInferEngine(EngineBase):
 
     def _plan(self, qo_lens: list[int], kv_lens: list[int], causal: bool):
         "Plan the attention kernels for these query and key lengths per row (skipped when unchanged)."
-        key = (tuple(qo_lens), tuple(kv_lens), causal)
+        key = (tuple(qo_lens), tuple(kv_lens), causal, self.capacity)
         if key == self._plan_key: return
-        ppr, n_pages = self.capacity // PAGE, [math.ceil(k / PAGE) for k in kv_lens]
+        ppr = self.capacity // PAGE
+        n_pages = [math.ceil(k / PAGE) for k in kv_lens]
         qo = torch.tensor([0] + qo_lens, dtype=torch.int32).cumsum(0, dtype=torch.int32)
         kv_indptr = torch.tensor([0] + n_pages, dtype=torch.int32).cumsum(0, dtype=torch.int32)
         idx = torch.cat([torch.arange(i * ppr, i * ppr + n, dtype=torch.int32) for i, n in enumerate(n_pages)])
@@ -53,71 +57,42 @@ class FlashInferEngine(EngineBase):
                           self.Hkv, self.Dh, PAGE, causal=causal, q_data_type=self.dtype, kv_data_type=self.dtype)
         self._plan_key = key
 
-# %% ../../nbs/21_engine_flashinfer.ipynb #614618bf
-@patch
-def _run(self: FlashInferEngine, x: Tensor, pos: Tensor, slots: Tensor) -> Tensor:
-    "All layers on packed tokens `x (T, D)` at RoPE positions `pos (T,)`, writing K/V at flat cache `slots (T,)`."
-    T = x.shape[0]
-    cos, sin = self.tfmr.rotary_emb(x[None], pos[None])
-    layers, res = self.tfmr.layers, x.clone()
-    h = self.fi.rmsnorm(x, layers[0].input_layernorm.weight, self.eps)
-    for i, layer in enumerate(layers):
-        a = layer.self_attn
-        q = a.q_proj(h).view(T, self.H, self.Dh)
-        k = a.k_proj(h).view(T, self.Hkv, self.Dh)
-        q, k = apply_rotary_pos_emb(q, k, cos[0], sin[0], unsqueeze_dim=1)
-        self.write_kv(i, k, a.v_proj(h), slots)
-        o = a.o_proj(self.wrapper.run(q.contiguous(), self._pages(i)).reshape(T, -1)).contiguous()
-        self.fi.fused_add_rmsnorm(o, res, layer.post_attention_layernorm.weight, self.eps)   # res += o; o = norm(res)
-        h = layer.mlp(o).contiguous()
-        nxt = layers[i + 1].input_layernorm.weight if i + 1 < len(layers) else self.tfmr.norm.weight
-        self.fi.fused_add_rmsnorm(h, res, nxt, self.eps)                                   # res += mlp; h = norm(res)
-    return h
+    def _run_tokens(self, x: Tensor, pos: Tensor, slots: Tensor) -> Tensor:
+        "All layers on packed tokens `x (T, D)` at RoPE positions `pos (T,)`, writing K/V at flat cache `slots (T,)`."
+        T = x.shape[0]
+        cos, sin = self.tfmr.rotary_emb(x[None], pos[None])
+        layers = self.tfmr.layers
+        res = x.clone()
+        h = self.fi.rmsnorm(x, layers[0].input_layernorm.weight, self.eps)
+        for i, layer in enumerate(layers):
+            a = layer.self_attn
+            q = a.q_proj(h).view(T, self.H, self.Dh)
+            k = a.k_proj(h).view(T, self.Hkv, self.Dh)
+            q, k = apply_rotary_pos_emb(q, k, cos[0], sin[0], unsqueeze_dim=1)
+            self.write_kv(i, k, a.v_proj(h), slots)
+            o = a.o_proj(self.wrapper.run(q.contiguous(), self._pages(i)).reshape(T, -1)).contiguous()
+            self.fi.fused_add_rmsnorm(o, res, layer.post_attention_layernorm.weight, self.eps)   # res += o, o = norm
+            h = layer.mlp(o).contiguous()
+            nxt = layers[i + 1].input_layernorm.weight if i + 1 < len(layers) else self.tfmr.norm.weight
+            self.fi.fused_add_rmsnorm(h, res, nxt, self.eps)                                   # res += h, h = norm
+        return h
 
-# %% ../../nbs/21_engine_flashinfer.ipynb #cb543c9f
-@patch
-def _prefill(self: FlashInferEngine, x: Tensor) -> Tensor:
-    N, P, D = x.shape
-    self.lengths_host = [int(l) for l in self.lengths.tolist()]        # one host read, once per decode
-    pos = torch.arange(P, device=self.dev).expand(N, P)
-    valid = pos < self.lengths[:, None]
-    self._plan(self.lengths_host, self.lengths_host, causal=True)
-    out = x.new_zeros(N, P, D)
-    out[valid] = self._run(x[valid].contiguous(), pos[valid], self.slots(pos)[valid])
-    return out
+    def _prefill(self, x: Tensor) -> Tensor:
+        N, P, D = x.shape
+        lens = self.host_lengths.tolist()
+        self._plan(lens, lens, causal=True)
+        pos = self.prefill_pos(P)
+        real = self.in_prefix(P)
+        out = x.new_zeros(N, P, D)
+        out[real] = self._run_tokens(x[real].contiguous(), pos[real], self.slots(pos)[real])
+        return out
 
-@patch
-def _block(self: FlashInferEngine, x: Tensor, valid: Tensor | None = None) -> Tensor:
-    N, L, D = x.shape
-    ends = [L] * N if valid is None else [int(v) for v in valid.tolist()]
-    self._plan([L] * N, [l + e for l, e in zip(self.lengths_host, ends)], causal=False)
-    pos = self.lengths[:, None] + torch.arange(L, device=self.dev)
-    return self._run(x.reshape(N * L, D).contiguous(), pos.reshape(-1), self.slots(pos).reshape(-1)).view(N, L, D)
-
-@patch
-def _commit(self: FlashInferEngine, commit: Tensor, L: int):
-    EngineBase._commit(self, commit, L)
-    self.lengths_host = [l + L * int(c) for l, c in zip(self.lengths_host, commit.tolist())]
-
-@patch
-def _alloc(self: FlashInferEngine, N: int, capacity: int, like: Tensor):
-    EngineBase._alloc(self, N, math.ceil(capacity / PAGE) * PAGE, like)             # whole pages
-
-@patch
-def _select_cache(self: FlashInferEngine, index: Tensor):
-    EngineBase._select_cache(self, index)
-    self.lengths_host = [self.lengths_host[i] for i in index.tolist()]
-    self._plan_key = None
-
-# %% ../../nbs/21_engine_flashinfer.ipynb #b60560b0
-@patch
-def _cache_state(self: FlashInferEngine): return self.k, self.v, self.lengths_host
-
-@patch
-def _join_cache(self: FlashInferEngine, old):
-    new_hosts = self.lengths_host
-    EngineBase._join_cache(self, old[:2])
-    self.lengths_host, self._plan_key = old[2] + new_hosts, None
+    def _block(self, x: Tensor, valid: Tensor | None = None) -> Tensor:
+        N, L, D = x.shape
+        self._plan([L] * N, self.block_ends(L, valid, self.host_lengths).tolist(), causal=False)
+        pos = self.block_pos(L)
+        h = self._run_tokens(x.reshape(N * L, D).contiguous(), pos.reshape(-1), self.slots(pos).reshape(-1))
+        return h.view(N, L, D)
 
 # %% ../../nbs/21_engine_flashinfer.ipynb #b1d7e012
 def build_flashinfer_engine(model, b, quantize: str | None = None, **kw) -> FlashInferEngine:

@@ -8,7 +8,7 @@ import os
 import numpy as np
 import torch
 from torch import Tensor
-from fastcore.basics import patch
+from dataclasses import dataclass
 from ..errors import BackendError
 from .base import EngineBase, register_engine
 try:
@@ -115,10 +115,14 @@ def quantize_backbone(bb: MLXBackbone, bits: int, group_size: int | None = None)
     return bb
 
 # %% ../../nbs/20_engine_mlx.ipynb #777810ee
+@dataclass
 class _RowSlots:
     "One layer's cache view for one forward: per-row RoPE `offset`, K/V written at per-row `slots`, first `S` returned."
-    def __init__(self, k: mx.array, v: mx.array, slots: mx.array, S: int, offset):
-        self.k, self.v, self.slots, self.S, self.offset = k, v, slots, S, offset
+    k: mx.array
+    v: mx.array
+    slots: mx.array              # (N, 1, L, 1): each new token's slot in its row
+    S: int
+    offset: mx.array             # (N,): each row's first position, for RoPE
 
     def update_and_fetch(self, k: mx.array, v: mx.array) -> tuple[mx.array, mx.array]:
         self.k = mx.put_along_axis(self.k, self.slots, k, axis=2)     # slots: (N, 1, L, 1) into (N, H_kv, C, D_h)
@@ -137,61 +141,40 @@ class MLXEngine(EngineBase):
         super().__init__(model.tfmr.config)
         self.dtype = mx_dtype(model.dtype)
         self.bb = convert_backbone(model.tfmr, model.dtype)            # weights converted once, here
-        self.quantize_bits, self.group_size = quantize_bits, None
-        if quantize_bits is not None:
-            self.group_size = quant_group_size(group_size)
-            quantize_backbone(self.bb, quantize_bits, self.group_size)
+        self.quantize_bits = quantize_bits
+        self.group_size = None if quantize_bits is None else quant_group_size(group_size)
+        if quantize_bits is not None: quantize_backbone(self.bb, quantize_bits, self.group_size)
+
+    def _run(self, x: Tensor, pos: Tensor, mask: Tensor, S: int) -> Tensor:
+        "All layers on `x (N, L, D)`: K/V written at slots `pos (N, L)`, attention to the first `S` slots under `mask`."
+        slots = to_mx(pos, mx.int32)
+        views = [_RowSlots(k, v, slots[:, None, :, None], S, slots[:, 0]) for k, v in zip(self.k, self.v)]
+        h = self.bb(to_mx(x, self.dtype), to_mx(mask), views)
+        self.k = [c.k for c in views]
+        self.v = [c.v for c in views]
+        mx.eval(h, self.k, self.v)
+        return to_torch(h, x.device)
 
     @property
     def capacity(self) -> int: return self.k[0].shape[2]
 
-    def _run(self, x: Tensor, offset, slots: mx.array, mask: mx.array, S: int) -> Tensor:
-        "All layers on `x (N, L, D)`: K/V written at `slots`, attention over the first `S` slots under `mask`."
-        views = [_RowSlots(k, v, slots, S, offset) for k, v in zip(self.k, self.v)]
-        h = self.bb(to_mx(x, self.dtype), mask, views)
-        self.k, self.v = [c.k for c in views], [c.v for c in views]
-        mx.eval(h, self.k, self.v)
-        return to_torch(h, x.device)
+    def _zeros(self, N: int, capacity: int, like: Tensor) -> list[mx.array]:
+        return [mx.zeros((N, self.Hkv, capacity, self.Dh), self.dtype) for _ in range(self.n_layers)]
 
-# %% ../../nbs/20_engine_mlx.ipynb #3ae3eca6
-@patch
-def _prefill(self: MLXEngine, x: Tensor) -> Tensor:
-    N, P, _ = x.shape
-    key, lens = mx.arange(P), to_mx(self.lengths).astype(mx.int32)
-    mask = (key[None, None, :] <= key[None, :, None]) & (key[None, None, :] < lens[:, None, None])
-    slots = mx.broadcast_to(key[None, None, :, None], (N, 1, P, 1))
-    return self._run(x, 0, slots, mask[:, None], P)
+    def _rows(self, c: list[mx.array], index: Tensor) -> list[mx.array]:
+        i = to_mx(index, mx.int32)
+        return [a[i] for a in c]
 
-@patch
-def _block(self: MLXEngine, x: Tensor, valid: Tensor | None = None) -> Tensor:
-    N, L, _ = x.shape
-    S, lens = min(self.hi + L, self.capacity), to_mx(self.lengths).astype(mx.int32)
-    slots = (lens[:, None] + mx.arange(L))[:, None, :, None]
-    end = lens + (L if valid is None else to_mx(valid).astype(mx.int32))
-    mask = mx.arange(S)[None, :] < end[:, None]                                  # (N, S)
-    return self._run(x, lens, slots, mask[:, None, None, :], S)
+    def _grow(self, c: list[mx.array], capacity: int) -> list[mx.array]:
+        return [mx.pad(a, [(0, 0), (0, 0), (0, capacity - a.shape[2]), (0, 0)]) for a in c]
 
-# %% ../../nbs/20_engine_mlx.ipynb #9d954d99
-@patch
-def _alloc(self: MLXEngine, N: int, capacity: int, like: Tensor):
-    shape = (N, self.Hkv, capacity, self.Dh)
-    self.k = [mx.zeros(shape, self.dtype) for _ in self.bb.layers]
-    self.v = [mx.zeros(shape, self.dtype) for _ in self.bb.layers]
+    def _cat_rows(self, a: list[mx.array], b: list[mx.array]) -> list[mx.array]:
+        return [mx.concatenate([x, y], 0) for x, y in zip(a, b)]
 
-@patch
-def _select_cache(self: MLXEngine, index: Tensor):
-    i = to_mx(index).astype(mx.int32)
-    self.k, self.v = [k[i] for k in self.k], [v[i] for v in self.v]
-    mx.eval(self.k, self.v)
-
-@patch
-def _join_cache(self: MLXEngine, old):
-    "Rows joining a running batch (`add_rows`): the rows of cache `old` first, both padded to one capacity."
-    cap = max(self.capacity, old[0][0].shape[2])
-    pad = lambda a: mx.pad(a, [(0, 0), (0, 0), (0, cap - a.shape[2]), (0, 0)])
-    self.k = [mx.concatenate([pad(a), pad(b)], 0) for a, b in zip(old[0], self.k)]
-    self.v = [mx.concatenate([pad(a), pad(b)], 0) for a, b in zip(old[1], self.v)]
-    mx.eval(self.k, self.v)
+    def _store(self, k: list[mx.array], v: list[mx.array]):
+        "A new cache (allocation, `select`, rows joining), evaluated at once."
+        super()._store(k, v)
+        mx.eval(self.k, self.v)
 
 # %% ../../nbs/20_engine_mlx.ipynb #b1d7e022
 def build_mlx_engine(model, b, quantize: str | None = None, **kw) -> MLXEngine:

@@ -4,20 +4,20 @@
 
 # %% ../../nbs/12_engine_torch.ipynb #6ba940d0
 from __future__ import annotations
+import weakref
 import torch, torch.nn.functional as F
 from torch import Tensor
 from transformers.models.llama.modeling_llama import apply_rotary_pos_emb
-from fastcore.basics import patch
-from .base import EngineBase, register_engine
+from .base import EngineBase, TensorCache, register_engine
 from ..errors import BackendError
 from ..runtime.cpu import CpuPlan, INT8_KERNELS, this_cpu, say_once
 
 # %% auto #0
 __all__ = ['X_ZERO', 'QUANTIZE', 'TorchEngine', 'mkldnn_bf16_ok', 'PackedLinear', 'pack_linears', 'int8_probe', 'int8_kernel',
-           'Int8Linear', 'quantize_linears', 'prepare_for_cpu', 'build_torch_engine']
+           'Int8Linear', 'quantize_linears', 'prepared_for_cpu', 'prepare_for_cpu', 'build_torch_engine']
 
 # %% ../../nbs/12_engine_torch.ipynb #24224952
-class TorchEngine(EngineBase):
+class TorchEngine(TensorCache, EngineBase):
     "KV-cached LLaMA backbone of a `ChatterboxFlashT3` on torch SDPA (CPU or CUDA). Implements `Engine`."
     def __init__(self, model, cuda_graph: bool = False):
         super().__init__(model.tfmr.config)
@@ -32,9 +32,10 @@ class TorchEngine(EngineBase):
         cos, sin = self.tfmr.rotary_emb(x, pos)
         slots = self.slots(pos)
         for i, layer in enumerate(self.tfmr.layers):
-            a, h = layer.self_attn, self._norm(layer.input_layernorm, x)
-            q, k, v = self._proj(h, a.q_proj, a.k_proj, a.v_proj)
-            q, k = q.view(N, L, self.H, self.Dh).transpose(1, 2), k.view(N, L, self.Hkv, self.Dh).transpose(1, 2)
+            a = layer.self_attn
+            q, k, v = self._proj(self._norm(layer.input_layernorm, x), a.q_proj, a.k_proj, a.v_proj)
+            q = q.view(N, L, self.H, self.Dh).transpose(1, 2)
+            k = k.view(N, L, self.Hkv, self.Dh).transpose(1, 2)
             q, k = apply_rotary_pos_emb(q, k, cos, sin)
             self.write_kv(i, k.transpose(1, 2), v, slots)
             o = F.scaled_dot_product_attention(q, self.k[i][:, :S].transpose(1, 2), self.v[i][:, :S].transpose(1, 2),
@@ -43,77 +44,51 @@ class TorchEngine(EngineBase):
             x = x + self._mlp(layer.mlp, self._norm(layer.post_attention_layernorm, x))
         return self._norm(self.tfmr.norm, x)
 
-# %% ../../nbs/12_engine_torch.ipynb #be07408c
-@patch
-def _norm(self: TorchEngine, norm, x: Tensor) -> Tensor:
-    "RMSNorm: the module's own (exactly the reference's), or one fused op on the packed bfloat16 path."
-    if not self.packed: return norm(x)
-    return F.rms_norm(x, x.shape[-1:], norm.weight, norm.variance_epsilon)
+    def _norm(self, norm, x: Tensor) -> Tensor:
+        "RMSNorm: the module's own (exactly the reference's), or one fused op on the packed bfloat16 path."
+        if not self.packed: return norm(x)
+        return F.rms_norm(x, x.shape[-1:], norm.weight, norm.variance_epsilon)
 
-@patch
-def _proj(self: TorchEngine, h: Tensor, *lins, post: tuple = ()) -> list[Tensor]:
-    "Linear layers `lins` on one input `h` (fast path: fused `post` ops; int8 quantizes `h` once for all of them)."
-    if not self.packed: return [lin(h) for lin in lins]
-    hq = lins[0].quantize_input(h) if hasattr(lins[0], 'quantize_input') else None
-    return [lin(h, p, hq) for lin, p in zip(lins, post or ('none',) * len(lins))]
+    def _proj(self, h: Tensor, *lins, post: tuple = ()) -> list[Tensor]:
+        "Linear layers `lins` on one input `h` (fast path: fused `post` ops; int8 quantizes `h` once for all of them)."
+        if not self.packed: return [lin(h) for lin in lins]
+        hq = lins[0].quantize_input(h) if hasattr(lins[0], 'quantize_input') else None
+        return [lin(h, p, hq) for lin, p in zip(lins, post or ('none',) * len(lins))]
 
-@patch
-def _mlp(self: TorchEngine, mlp, h: Tensor) -> Tensor:
-    "SwiGLU MLP: the module's own, or with SiLU fused into the packed gate projection."
-    if not self.packed: return mlp(h)
-    g, u = self._proj(h, mlp.gate_proj, mlp.up_proj, post=('swish', 'none'))
-    return mlp.down_proj(g * u)
+    def _mlp(self, mlp, h: Tensor) -> Tensor:
+        "SwiGLU MLP: the module's own, or with SiLU fused into the packed gate projection."
+        if not self.packed: return mlp(h)
+        g, u = self._proj(h, mlp.gate_proj, mlp.up_proj, post=('swish', 'none'))
+        return mlp.down_proj(g * u)
 
-# %% ../../nbs/12_engine_torch.ipynb #20816536
-@patch
-def _prefill(self: TorchEngine, x: Tensor) -> Tensor:
-    N, P, _ = x.shape
-    key = torch.arange(P, device=x.device)
-    mask = (key[None, None, :] <= key[None, :, None]) & (key[None, None, :] < self.lengths[:, None, None])
-    return self._run(x, key.expand(N, P), mask[:, None], P)
+    def _block(self, x: Tensor, valid: Tensor | None = None, S: int | None = None) -> Tensor:
+        "A block forward: replayed from a CUDA graph where there is one, else eager (`EngineBase`'s)."
+        if self.cuda_graph and valid is None and S is None: return self._graph_block(x)
+        return super()._block(x, valid, S)
 
-@patch
-def _block(self: TorchEngine, x: Tensor, valid: Tensor | None = None) -> Tensor:
-    if self.cuda_graph and valid is None: return self._graph_block(x)
-    return self._block_eager(x, min(self.hi + x.shape[1], self.capacity), valid)
+    def _graph_block(self, x: Tensor) -> Tensor:
+        "Replay (capturing on first use) the CUDA graph of one block forward for this batch shape."
+        key = (tuple(x.shape), self.k.data_ptr(), self.lengths.data_ptr())
+        if key not in self._graphs:
+            static_x = x.clone()
+            S = self.capacity
+            side = torch.cuda.Stream()
+            side.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(side):
+                for _ in range(2): super()._block(static_x, S=S)                # warm-up (scratch slots only)
+            torch.cuda.current_stream().wait_stream(side)
+            g = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(g): static_h = super()._block(static_x, S=S)
+            self._graphs[key] = (g, static_x, static_h)
+        g, static_x, static_h = self._graphs[key]
+        static_x.copy_(x)
+        g.replay()
+        return static_h.clone()
 
-@patch
-def _block_eager(self: TorchEngine, x: Tensor, S: int, valid: Tensor | None = None) -> Tensor:
-    N, L, _ = x.shape
-    pos = self.lengths[:, None] + torch.arange(L, device=x.device)
-    end = self.lengths + (L if valid is None else valid.to(x.device))
-    mask = torch.arange(S, device=x.device)[None, :] < end[:, None]                 # (N, S)
-    return self._run(x, pos, mask[:, None, None, :], S)
-
-# %% ../../nbs/12_engine_torch.ipynb #ef4f41e7
-@patch
-def _graph_block(self: TorchEngine, x: Tensor) -> Tensor:
-    "Replay (capturing on first use) the CUDA graph of one block forward for this batch shape."
-    key = (tuple(x.shape), self.k.data_ptr(), self.lengths.data_ptr())
-    if key not in self._graphs:
-        static_x, S = x.clone(), self.capacity
-        side = torch.cuda.Stream()
-        side.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(side):
-            for _ in range(2): self._block_eager(static_x, S)                    # warm-up (scratch slots only)
-        torch.cuda.current_stream().wait_stream(side)
-        g = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(g): static_h = self._block_eager(static_x, S)
-        self._graphs[key] = (g, static_x, static_h)
-    g, static_x, static_h = self._graphs[key]
-    static_x.copy_(x)
-    g.replay()
-    return static_h.clone()
-
-@patch
-def _alloc(self: TorchEngine, N: int, capacity: int, like: Tensor):
-    EngineBase._alloc(self, N, capacity, like)
-    self._graphs.clear()
-
-@patch
-def _select_cache(self: TorchEngine, index: Tensor):
-    EngineBase._select_cache(self, index)
-    self._graphs.clear()
+    def _store(self, k: Tensor, v: Tensor):
+        "A new cache (allocation, `select`, rows joining): the captured graphs read the old one, so they go."
+        super()._store(k, v)
+        self._graphs.clear()
 
 # %% ../../nbs/12_engine_torch.ipynb #157f1d04
 def mkldnn_bf16_ok() -> bool:
@@ -128,7 +103,8 @@ class PackedLinear(torch.nn.Module):
     fuses_post = True                  # forward takes `post=`: the engine's fast path uses it
     def __init__(self, lin: torch.nn.Linear, batch_hint: int = 32):
         super().__init__()
-        self.in_features, self.out_features = lin.in_features, lin.out_features
+        self.in_features = lin.in_features
+        self.out_features = lin.out_features
         self.weight = torch.nn.Parameter(torch.ops.mkldnn._reorder_linear_weight(lin.weight.detach(), batch_hint),
                                          requires_grad=False)
         self.bias = None if lin.bias is None else torch.nn.Parameter(lin.bias.detach(), requires_grad=False)
@@ -141,13 +117,9 @@ class PackedLinear(torch.nn.Module):
 # %% ../../nbs/12_engine_torch.ipynb #509597d8
 def _swap_linears(module: torch.nn.Module, make) -> int:
     "Replace every CPU `nn.Linear` under `module` by `make(linear)`, in place; returns how many."
-    n = 0
-    for name, child in module.named_children():
-        if isinstance(child, torch.nn.Linear) and not child.weight.is_cuda:
-            setattr(module, name, make(child))
-            n += 1
-        else: n += _swap_linears(child, make)
-    return n
+    names = [n for n, m in module.named_modules() if n and isinstance(m, torch.nn.Linear) and not m.weight.is_cuda]
+    for n in names: module.set_submodule(n, make(module.get_submodule(n)), strict=True)
+    return len(names)
 
 def pack_linears(module: torch.nn.Module) -> int:
     "Replace every bfloat16 `nn.Linear` in `module` (in place) by a `PackedLinear`; returns how many. CPU only."
@@ -191,7 +163,9 @@ class Int8Linear(torch.nn.Module):
     fuses_post = True
     def __init__(self, lin: torch.nn.Linear, batch_hint: int = 32, weight_max: int = 127):
         super().__init__()
-        self.in_features, self.out_features, self.weight_max = lin.in_features, lin.out_features, weight_max
+        self.in_features = lin.in_features
+        self.out_features = lin.out_features
+        self.weight_max = weight_max
         w = lin.weight.detach().float()
         scale = w.abs().amax(1).clamp_min(1e-12) / weight_max
         self.register_buffer('w_scale', scale)
@@ -240,25 +214,31 @@ def quantize_linears(module: torch.nn.Module, quantize: str = 'int8', kernel: st
     return n
 
 # %% ../../nbs/12_engine_torch.ipynb #9ffb841c
+_PREPARED = weakref.WeakKeyDictionary()         # model → what `prepare_for_cpu` made of it (while the model lives)
+
+def prepared_for_cpu(model) -> str | None:
+    "What `prepare_for_cpu` made of `model` in place: `'int8'` or `'packed'`; None where it left the model as it was."
+    return _PREPARED.get(model)
+
 def prepare_for_cpu(model, quantize: str | None = None, kernel: str | None = None) -> str:
     """Make `model`'s backbone fast on the CPU, in place: int8 if `quantize` (`kernel`: see `quantize_linears`), packed
     weights if bfloat16 and oneDNN may pack. Returns what it did: 'int8', 'packed' or 'plain'."""
-    if getattr(model, '_cpu_prepared', None) is not None:
-        if model._cpu_prepared != (quantize or 'packed'):
-            raise BackendError(f"This model was already prepared as {model._cpu_prepared}: load it again for "
-                               f"--quantize {quantize}.")
-        return model._cpu_prepared
+    done = prepared_for_cpu(model)
+    if done is not None:
+        if done != (quantize or 'packed'):
+            raise BackendError(f"This model was already prepared as {done}: load it again for --quantize {quantize}.")
+        return done
     packs = model.speech_head.weight.dtype == torch.bfloat16 and mkldnn_bf16_ok()
     if quantize: quantize_linears(model.tfmr, quantize, kernel)
     elif packs: pack_linears(model.tfmr)
     else: return 'plain'
-    if packs and isinstance(model.speech_head, torch.nn.Linear): model.speech_head = PackedLinear(model.speech_head)
-    what = quantize or 'packed'
-    model._cpu_prepared = what
+    if packs and isinstance(model.speech_head, torch.nn.Linear):
+        model.set_submodule('speech_head', PackedLinear(model.speech_head), strict=True)
+    _PREPARED[model] = quantize or 'packed'
     if hasattr(model, 'block_prior'):             # ours (chatterbox's own T3 has no block prior)
         model._priors.clear()
         model.block_prior()
-    return what
+    return _PREPARED[model]
 
 # %% ../../nbs/12_engine_torch.ipynb #b1d7e002
 def build_torch_engine(model, b, quantize: str | None = None, **kw) -> TorchEngine:
