@@ -102,10 +102,12 @@ class ChatterboxFlashT3(T3):
         return torch.cat(rows)
 
     @torch.no_grad()
-    def block_prior(self, block_size: int | None = None) -> Tensor:
-        "The unconditional block prior `p̄` `(V,)`: float32 probabilities, computed once and cached on the model."
+    def block_prior(self, block_size: int | None = None, refresh: bool = False) -> Tensor:
+        """The unconditional block prior `p̄` `(V,)`: float32 probabilities, computed once and cached on the model;
+        `refresh=True` after changing the weights in place (e.g. quantizing them) computes it anew."""
         L = block_size or self.block_size
         key = (L, self.dtype, str(self.device))
+        if refresh: self._priors.pop(key, None)
         if key not in self._priors:
             toks = torch.tensor([[self.hp.start_speech_token] + [self.mask_token] * L], device=self.device)
             h = self.tfmr(inputs_embeds=self.embed_speech(toks), use_cache=False).last_hidden_state   # plain causal

@@ -236,8 +236,7 @@ def prepare_for_cpu(model, quantize: str | None = None, kernel: str | None = Non
         model.set_submodule('speech_head', PackedLinear(model.speech_head), strict=True)
     _PREPARED[model] = quantize or 'packed'
     if hasattr(model, 'block_prior'):             # ours (chatterbox's own T3 has no block prior)
-        model._priors.clear()
-        model.block_prior()
+        model.block_prior(refresh=True)
     return _PREPARED[model]
 
 # %% ../../nbs/12_engine_torch.ipynb #b1d7e002

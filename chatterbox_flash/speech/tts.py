@@ -14,6 +14,7 @@ from ..decoding.config import DecodeConfig, with_knobs, check_option, REPO_ID
 from ..decoding.model import ChatterboxFlashT3, load_t3
 from ..checkpoints.s3gen import build_s3gen, s3gen_size_for
 from ..engines.base import resolve_backend, build_engine, Backend
+from ..engines.torch import prepared_for_cpu
 from ..decoding.decode import trim, DecodeStats
 from .text import check_text, split_text, crossfade_concat
 
@@ -164,9 +165,9 @@ class ChatterboxFlashTTS:
         b = self.backend if backend is None and dtype is None else \
             resolve_backend(backend or self.backend.name, dtype or (None if backend else self.backend.dtype))
         if (b.device, b.dtype) != (str(self.t3.device.type), self.t3.dtype):
-            if getattr(self.t3, '_cpu_prepared', None):
-                raise BackendError(f"T3 was prepared for {self.backend.name} ({self.t3._cpu_prepared}): load the model "
-                                   f"again for backend {b.name} / {b.dtype}.")
+            if prepared_for_cpu(self.t3):
+                raise BackendError(f"T3 was prepared for {self.backend.name} ({prepared_for_cpu(self.t3)}): load the "
+                                   f"model again for backend {b.name} / {b.dtype}.")
             self.t3 = self.t3.to(device=b.device, dtype=b.dtype)
             self.t3.block_prior()
             self._engines.clear()
