@@ -195,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     `chatterbox-flash serve ...` runs the speech server instead (see the Serving page)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ['serve']:
-        try: from chatterbox_flash.serving.app import main as serve
+        try: from chatterbox_flash.serving.serve import main as serve
         except ImportError as e:
             print(f"chatterbox-flash serve needs the server extra ({e.name} is missing): pip install "
                   "'chatterbox-flash[serve]'", file=sys.stderr)
