@@ -1,8 +1,8 @@
-"""The interactive unmasking cell of `nbs/13_decode.ipynb`, run in a real JupyterLab and driven in a real browser.
+"""The interactive unmasking cell of `nbs/14_reference.ipynb`, run in a real JupyterLab and driven in a real browser.
 
 Starts JupyterLab on 127.0.0.1 (free port, random token, `nbs/` as root; autosave off and checkpoints, settings,
 workspaces and runtime files in a temporary folder, so the notebooks in the repository are never written; no
-news/update/extension-manager requests), opens `13_decode.ipynb` in headless Chromium through Selenium, waits for the
+news/update/extension-manager requests), opens `14_reference.ipynb` in headless Chromium through Selenium, waits for the
 kernel, selects the code cell holding `interact(_show` and runs it with Shift+Enter, waits for its ipywidgets slider
 ('block') and its matplotlib figure, then presses the Right arrow key on the slider handle and checks that the
 readout says 1 and the figure was redrawn. Screenshots go to `_docs/screenshots/jupyterlab_*.png` (ignored by git).
@@ -17,7 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NBS = ROOT / "nbs"
-NB_NAME = "13_decode.ipynb"
+NB_NAME = "14_reference.ipynb"
 CELL_MARK = "interact(_show"
 SHOTS = ROOT / "_docs" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
@@ -185,7 +185,7 @@ def decode_png(src: str):
 
 
 def test_unmasking_slider_in_jupyterlab(lab, browser):
-    "Run the interactive cell of 13_decode.ipynb in JupyterLab; moving the 'block' slider redraws the figure."
+    "Run the interactive cell of 14_reference.ipynb in JupyterLab; moving the 'block' slider redraws the figure."
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.common.action_chains import ActionChains
