@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools, queue, threading, time
 from collections import deque
 import numpy as np, torch
+from fastcore.basics import store_attr
 from torch import Tensor
 from ..decoding.config import DecodeConfig
 from ..decoding.decode import BatchDecoder, speech_budget, trim
@@ -34,14 +35,9 @@ class SpeechJob:
                  n_cfm_timesteps: int = 2, vocoder_seed: int = 0, timeout: float | None = None, chars: int = 0,
                  watermark=None):
         self.id = f"speech_{next(_job_ids)}"
-        self.pieces = pieces
-        self.conds = conds
-        self.cfg = cfg
-        self.cap = cap
-        self.stream = stream
+        store_attr('pieces,conds,cfg,cap,stream,chars')
         self.nfe = n_cfm_timesteps
         self.seed = vocoder_seed
-        self.chars = chars
         self.budgets = [speech_budget(p.numel(), cap) for p in pieces]
         self.queues = [queue.Queue() for _ in pieces]          # per piece: float32 chunks, then None
         self.tokens: list[Tensor | None] = [None] * len(pieces)  # each piece's final speech tokens

@@ -6,6 +6,7 @@
 from __future__ import annotations
 import contextlib, itertools, sys, time
 import numpy as np, torch
+from fastcore.basics import store_attr
 from torch import Tensor
 from ..runtime.upstream import T3Cond
 from ..decoding.model import ChatterboxFlashT3
@@ -46,12 +47,9 @@ class StreamVocoder:
     ```"""
     def __init__(self, s3gen, ref_dict: dict, max_tokens: int, n_cfm_timesteps: int = 2, seed: int = 0,
                  margin: int = HIFT_MARGIN, window: int | None = WINDOW, prompt: int | None = PROMPT):
-        self.s3gen = s3gen
+        store_attr('s3gen,seed,margin,window')
         self.ref = ref_dict
         self.nfe = n_cfm_timesteps
-        self.seed = seed
-        self.margin = margin
-        self.window = window
         self.lookahead = s3gen.flow.pre_lookahead_len  # look-ahead: 3 tokens
         dev, dt = s3gen.device, s3gen.dtype
         self.P = ref_dict['prompt_feat'].shape[1]

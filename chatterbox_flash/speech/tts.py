@@ -7,6 +7,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 import numpy as np, torch
+from fastcore.basics import store_attr
 from torch import Tensor
 from ..runtime.upstream import ChatterboxTTS, Conditionals, S3Gen, S3GEN_SR, VoiceEncoder, EnTokenizer
 from ..errors import AudioPromptError, TextInputError, CheckpointError, BackendError
@@ -88,14 +89,8 @@ class ChatterboxFlashTTS:
 
     def __init__(self, t3: ChatterboxFlashT3, s3gen, ve, tokenizer, backend: Backend,
                  conds: Conditionals | None = None, watermark: bool = True):
-        self.t3 = t3
-        self.s3gen = s3gen
-        self.ve = ve
-        self.tokenizer = tokenizer
-        self.backend = backend
-        self.conds = conds
+        store_attr('t3,s3gen,ve,tokenizer,backend,conds,watermark')
         self.device = backend.device
-        self.watermark = watermark
         self._watermarker = None
         self._engines = {}
         self.last_stats: DecodeStats | None = None
