@@ -1,5 +1,5 @@
 """The public API as a new user meets it: each name imported from `chatterbox_flash` in a fresh interpreter has every
-method the API page (nbs/28_api.ipynb) lists, with no other import; generate and generate_stream run on the tiny
+method the API page (nbs/30_api.ipynb) lists, with no other import; generate and generate_stream run on the tiny
 checkpoint."""
 import json, re, subprocess, sys, textwrap
 from pathlib import Path
@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def api_table() -> dict[str, list[str]]:
     "Public name -> the methods/attributes its row of the API table lists (backticked words in the last column)."
-    nb = json.loads((ROOT / "nbs" / "28_api.ipynb").read_text())
+    nb = json.loads((ROOT / "nbs" / "30_api.ipynb").read_text())
     md = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
     rows = {}
     for line in md.splitlines():

@@ -1,6 +1,6 @@
 """Streaming end to end: `--stream` writes the wav progressively and reports time to first audio; `examples/stream_pcm.py`
 writes the same audio as raw 16-bit PCM on stdout. The stream's numerics (tokens = generate()'s, audio vs one-shot
-within the stated tolerance) are tested in nbs/19_stream.ipynb."""
+within the stated tolerance) are tested in nbs/20_stream.ipynb."""
 import subprocess, sys
 import numpy as np, pytest, soundfile as sf
 from conftest import run_cli, ROOT, PY

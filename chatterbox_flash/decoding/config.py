@@ -145,6 +145,8 @@ def add_model_flags(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     g.add_argument("--repo_id", default=REPO_ID, help=f"Hub repository of the checkpoint (default {REPO_ID})")
     g.add_argument("--revision", default=None, help="Hub revision (branch, tag or commit)")
     g.add_argument("--tiny", action="store_true", help="the tiny random checkpoint (offline demo: the audio is noise)")
+    g.add_argument("--full_s3gen", action="store_true",
+                   help="with --tiny: the released-size S3Gen (random weights, 1 GB), for realistic vocoder timings")
     g.add_argument("--backend", default=None,
                    help="gpu (default when a GPU is visible, else cpu), flashinfer, cpu, mlx or auto")
     g.add_argument("--dtype", default=None, help="auto, float32, float16 or bfloat16 (default: the backend's; for "

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = []
 
-# %% ../../nbs/02_upstream.ipynb #f225ac73
+# %% ../../nbs/02_upstream.ipynb #a14d37ab
 from .env import setup_chatterbox
 setup_chatterbox()          # before chatterbox's first import: a missing install names its fix; output stays quiet
 from chatterbox.tts import ChatterboxTTS, Conditionals
@@ -16,7 +16,8 @@ from chatterbox.models.t3.modules.cond_enc import T3Cond
 from chatterbox.models.s3gen import S3Gen, S3GEN_SR
 from chatterbox.models.voice_encoder import VoiceEncoder
 from chatterbox.models.tokenizers import EnTokenizer
+from chatterbox.models.s3gen.utils.mask import make_pad_mask, add_optional_chunk_mask
 
-# %% ../../nbs/02_upstream.ipynb #c33a3ec9
+# %% ../../nbs/02_upstream.ipynb #7523c4e9
 __all__ = ['ChatterboxTTS', 'Conditionals', 'T3', 'LLAMA_CONFIGS', 'LLAMA_520M_CONFIG_DICT', 'T3Config', 'T3Cond',
-           'S3Gen', 'S3GEN_SR', 'VoiceEncoder', 'EnTokenizer']
+           'S3Gen', 'S3GEN_SR', 'VoiceEncoder', 'EnTokenizer', 'make_pad_mask', 'add_optional_chunk_mask']
