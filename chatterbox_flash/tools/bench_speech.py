@@ -37,6 +37,16 @@ def _vocoder_rate(tts, B: int, n: int, voices: list, batched: bool) -> float:
         for i, (t, r) in enumerate(zip(toks, refs)): vocode_batch(tts.s3gen, [t], [r], [i])
     return B * n / 25 / (time.perf_counter() - t0)
 
+@torch.inference_mode()
+def _hift_rate(tts, B: int, n: int, batched: bool) -> float:
+    "Audio seconds per second of HiFT alone on `B` mels of `n` tokens: stacked in one call, or one call per row."
+    mels = torch.randn(B, 80, 2 * n, generator=torch.Generator().manual_seed(0)) - 5
+    t0 = time.perf_counter()
+    if batched: tts.s3gen.hift_inference(mels)
+    else:
+        for m in mels: tts.s3gen.hift_inference(m[None])
+    return B * n / 25 / (time.perf_counter() - t0)
+
 # %% ../../nbs/29_bench_speech.ipynb #192e1c94
 def _precisions() -> list[tuple[str, object]]:
     "float32, and bfloat16 autocast where this CPU computes bfloat16 natively."
@@ -67,6 +77,11 @@ def vocoder_report(tiny: bool = False, n: int = 100, batch_sizes=(1, 4, 8, 16), 
                 rows.append(dict(precision=prec, voices=mix, B=B, one_at_a_time=one, batched=bat, ratio=bat / one))
                 log(f"{prec:>8} {mix:>10} B={B:2d}: one at a time {one:.2f}, batched {bat:.2f} audio s/s "
                     f"({bat / one:.2f}x)")
+        for B in batch_sizes[1:]:
+            with ctx(): one, bat = (_hift_rate(tts, B, n, b) for b in (False, True))
+            rows.append(dict(precision=prec, voices='HiFT alone', B=B, one_at_a_time=one, batched=bat, ratio=bat / one))
+            log(f"{prec:>8} HiFT alone B={B:2d}: one at a time {one:.2f}, batched {bat:.2f} audio s/s "
+                f"({bat / one:.2f}x)")
     texts = [f"Sentence number {i} of eight, spoken in one batch." for i in range(1, 9)]
     e2e = _e2e_batch(tts, texts, min(n, 50))
     log(f"8 texts end to end: --batch_size 8 {e2e['batch_size_8_s']:.1f} s, "
@@ -80,7 +95,7 @@ def plot_vocoder_report(rep: dict):
     precs = sorted({r['precision'] for r in rep['rows']}, reverse=True)
     fig, axs = plt.subplots(1, len(precs), figsize=(5.5 * len(precs), 3), squeeze=False)
     for ax, prec in zip(axs[0], precs):
-        for mix, c in (('one voice', 'C0'), ('two voices', 'C1')):
+        for mix, c in (('one voice', 'C0'), ('two voices', 'C1'), ('HiFT alone', 'C2')):
             rs = [r for r in rep['rows'] if r['precision'] == prec and r['voices'] == mix]
             Bs = [r['B'] for r in rs]
             ax.plot(Bs, [r['batched'] for r in rs], 'o-', color=c, label=f'batched, {mix}')
