@@ -74,7 +74,7 @@ def _bad_text_file(tmp_path):
     (["--text", "Hi.", "--backend", "mlx", "--dtype", "bfloat16"], "float16 or float32"),
     (["--text", "Hi.", "--backend", "cpu", "--quantize", "int4"], "only with --backend mlx"),
     (["--text", "Hi.", "--threads", "0"], "--threads=0 is out of range"),
-    (["--text", "Hi.", "--temperature", "-1"], "temperature=-1.0 is out of range: use a number >= 0.0"),
+    (["--text", "Hi.", "--temperature", "-1"], "temperature=-1.0 is out of range: use a number from 0.0 to 10.0"),
     (["--text", "Hi.", "--num_steps", "0"], "num_steps=0 is out of range: use a whole number from 1 to 1000"),
     (["--text", "Hi.", "--eos_policy", "later"], "eos_policy='later' is out of range: use one of 'stop', 'complete'"),
     (["--text", "Hi.", "--batch_size", "0"], "--batch_size=0 is out of range"),

@@ -187,6 +187,7 @@ def test_bad_requests(servers):
              (dict(content=b'{"input": "Hi.",', headers={"content-type": "application/json"}), 400, "not valid JSON"),
              (dict(json=ok | dict(response_format="aac")), 400, "response_format 'aac' is not supported"),
              (dict(json=ok | dict(temperature=-1)), 400, "temperature=-1 is out of range"),
+             (dict(json=ok | dict(cfg_scale=1e9)), 400, "cfg_scale=1000000000.0 is out of range"),
              (dict(json=ok | dict(num_steps="ten")), 400, "num_steps='ten' is out of range"),
              (dict(json=ok | dict(speed=2.0)), 400, "speed=2.0 is not supported"),
              (dict(json=dict(voice="default")), 422, "input"),

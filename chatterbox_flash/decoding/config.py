@@ -44,11 +44,15 @@ def check_knob(f, v):
 class DecodeConfig:
     "The decoding knobs (paper defaults). Invalid values raise `OptionError` naming the allowed range."
     num_steps: int = knob(10, "at most this many refinement steps per block (K)", lo=1, hi=1000)
-    temperature: float = knob(0.6, "token sampling temperature; 0 = argmax", lo=0.0)
-    time_shift_tau: float = knob(0.1, "early decoding: the quantile ceiling's tau; 0 = the fixed counts only", lo=0.0)
-    omnivoice_schedule_t_shift: float = knob(0.5, "time shift t of the per-step counts; <= 0 = an even split")
-    cfg_scale: float = knob(1.0, "classifier-free guidance scale w; 0 = no guidance (half the compute)", lo=0.0)
-    position_temperature: float = knob(5.0, "> 0 adds standard Gumbel noise to the masked positions' scores", lo=0.0)
+    temperature: float = knob(0.6, "token sampling temperature; 0 = argmax", lo=0.0, hi=10.0)
+    time_shift_tau: float = knob(0.1, "early decoding: the quantile ceiling's tau; 0 = the fixed counts only", lo=0.0,
+                                  hi=1.0)
+    omnivoice_schedule_t_shift: float = knob(0.5, "time shift t of the per-step counts; <= 0 = an even split",
+                                               lo=-10.0, hi=10.0)
+    cfg_scale: float = knob(1.0, "classifier-free guidance scale w; 0 = no guidance (half the compute)", lo=0.0,
+                             hi=20.0)
+    position_temperature: float = knob(5.0, "> 0 adds standard Gumbel noise to the masked positions' scores",
+                                        lo=0.0, hi=100.0)
     use_prior: bool = knob(True, "score against the model's unconditional block prior (else the block's own mean)")
     eos_policy: str = knob('stop', "'stop': a committed EOS ends the row at once (as released); 'complete': "
                            "first finish the positions before it", choices=('stop', 'complete'))

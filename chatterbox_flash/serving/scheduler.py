@@ -128,6 +128,7 @@ class Scheduler:
         self.max_rows_seen = 0
         self.open = 0                                                # requests submitted and not yet ended
         self.recent: deque = deque()                                 # (time, tokens) of the last few seconds
+        self.recent_lock = threading.Lock()
 
     @property
     def live_rows(self) -> int: return len(self.slots)
@@ -185,9 +186,16 @@ class Scheduler:
         new = self._take()
         if not new: return
         cfg, t3 = new[0][0].cfg, self.tts.t3
-        if self.dec is None or self.dec.cfg != cfg or not self.dec.live: self.dec = BatchDecoder(t3, self.engine, cfg)
-        pre = [t3.prefix_embeds(job.conds.t3, job.pieces[j].to(t3.device), cfg=cfg.cfg_scale > 0) for job, j in new]
-        ids = self.dec.add(pre, torch.tensor([job.budgets[j] for job, j in new]))
+        try:
+            if self.dec is None or self.dec.cfg != cfg or not self.dec.live:
+                self.dec = BatchDecoder(t3, self.engine, cfg)
+            pre = [t3.prefix_embeds(job.conds.t3, job.pieces[j].to(t3.device), cfg=cfg.cfg_scale > 0) for job, j in new]
+            ids = self.dec.add(pre, torch.tensor([job.budgets[j] for job, j in new]))
+        except Exception as e:                            # taken off the queue, never joined: they end here, too
+            for job in {id(job): job for job, _ in new}.values():
+                job.cancel(e)
+                self._end(job, e)
+            raise
         for rid, jj in zip(ids.tolist(), new): self.slots[rid] = jj
 
     def _reap(self):
@@ -246,30 +254,34 @@ class Scheduler:
 
     def _count(self, n: int):
         now = time.monotonic()
-        self.recent.append((now, n))
-        while self.recent and now - self.recent[0][0] > 10: self.recent.popleft()
+        with self.recent_lock:
+            self.recent.append((now, n))
+            while self.recent and now - self.recent[0][0] > 10: self.recent.popleft()
         if n: self.hooks.on_tokens(n)
 
     def tokens_per_second(self) -> float:
         "Speech tokens committed per second over the last 10 seconds."
-        if not self.recent: return 0.0
-        return sum(n for _, n in self.recent) / max(time.monotonic() - self.recent[0][0], 1.0)
+        with self.recent_lock:                            # the decode thread appends while /metrics reads
+            if not self.recent: return 0.0
+            return sum(n for _, n in self.recent) / max(time.monotonic() - self.recent[0][0], 1.0)
 
-    def _take_work(self) -> list | None:
+    def _take_work(self) -> tuple[list, bool]:
         """The vocoder work queued now (waiting for the first item): at most `vocoder_batch` items, the newest per
-        piece (a push that a newer one supersedes is skipped), cancelled requests dropped. None: stop."""
-        *_, item = self.voc_q.get()
-        items = [item]
-        while item is not None and len(items) < self.vocoder_batch:
+        piece (a push that a newer one supersedes is skipped), cancelled requests reported and dropped; and whether
+        the stop signal came."""
+        items, (*_, item) = [], self.voc_q.get()
+        while item is not None:
+            items.append(item)
+            if len(items) >= self.vocoder_batch: break
             try: *_, item = self.voc_q.get_nowait()
             except queue.Empty: break
-            items.append(item)
-        if items[-1] is None: return None
         newest = {}
         for job, j, toks, done in items:
-            if job.cancelled.is_set() or (not done and len(toks) < job.latest[j]): continue   # gone, or superseded
-            newest[id(job), j] = (job, j, toks, done)
-        return list(newest.values())
+            if job.expired and not job.cancelled.is_set():
+                job.cancel(TimeoutError(f"request {job.id} timed out while vocoding"))
+            if job.cancelled.is_set(): self._end(job, job.error)                       # reported, once
+            elif done or len(toks) >= job.latest[j]: newest[id(job), j] = (job, j, toks, done)   # else superseded
+        return list(newest.values()), item is None
 
     def _vocoder(self, job: SpeechJob, j: int, toks: Tensor) -> StreamVocoder:
         "Piece `j`'s vocoder: incremental for a stream, whole (all tokens and the whole reference) for a file."
@@ -309,8 +321,10 @@ class Scheduler:
         if job.finished.is_set(): self._end(job, None)
 
     def _vocode_loop(self):
-        while (items := self._take_work()) is not None:
+        while True:
+            items, stop = self._take_work()
             if items: self._vocode(items)
+            if stop: return
 
     def _end(self, job: SpeechJob, error: BaseException | None):
         "Report a request's end to the hooks, once."
