@@ -9,7 +9,7 @@ import numpy as np, soundfile as sf
 from ..errors import AudioPromptError
 
 # %% auto #0
-__all__ = ['FORMATS', 'encode_audio', 'StreamEncoder', 'read_upload']
+__all__ = ['FORMATS', 'encode_audio', 'StreamEncoder', 'upload_seconds', 'read_upload']
 
 # %% ../../nbs/32_codecs.ipynb #2c499142
 FORMATS = {'wav': 'audio/wav', 'pcm': 'audio/pcm', 'flac': 'audio/flac', 'mp3': 'audio/mpeg', 'opus': 'audio/ogg'}
@@ -78,9 +78,16 @@ class StreamEncoder:
         return self.sink.take()
 
 # %% ../../nbs/32_codecs.ipynb #c0dec5aa
+_NOT_AUDIO = "The upload is not audio soundfile can read: send WAV, FLAC, MP3 or OGG."
+
+def upload_seconds(data: bytes) -> float:
+    "An uploaded audio file's duration from its header, without decoding it; `AudioPromptError` when it is not audio."
+    try: info = sf.info(io.BytesIO(data))
+    except Exception: raise AudioPromptError(_NOT_AUDIO) from None
+    return info.frames / info.samplerate
+
 def read_upload(data: bytes) -> tuple[np.ndarray, int]:
     "An uploaded audio file as mono float32 samples and their rate; `AudioPromptError` when it is not audio."
     try: wav, sr = sf.read(io.BytesIO(data), dtype='float32', always_2d=True)
-    except Exception: raise AudioPromptError("The upload is not audio soundfile can read: send WAV, FLAC, MP3 or "
-                                             "OGG.") from None
+    except Exception: raise AudioPromptError(_NOT_AUDIO) from None
     return wav.mean(1), sr

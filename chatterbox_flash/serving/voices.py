@@ -11,7 +11,7 @@ from fastcore.basics import patch
 from fastapi import Request                 # at module level: the routes' annotations are resolved here
 from ..errors import AudioPromptError
 from ..speech.audio import write_wav
-from .codecs import read_upload
+from .codecs import read_upload, upload_seconds
 from .protocol import ApiError
 
 # %% auto #0
@@ -80,13 +80,18 @@ def delete(self: VoiceStore, vid: str) -> bool:
     return True
 
 # %% ../../nbs/34_voices.ipynb #09a16cdc
+def _too_long(seconds: float, max_seconds: float) -> ApiError:
+    return ApiError(413, f"The upload is {seconds:.1f} s long: at most {max_seconds:g} s (--max_upload_seconds); "
+                    "3-10 s of speech is best.", 'file')
+
 def upload_conditionals(tts, data: bytes, max_seconds: float, lock: threading.Lock):
-    "Read an upload, check it, condition `tts` on it (under `lock`); `ApiError` for what is wrong."
-    try: wav, sr = read_upload(data)
+    """Check an upload (its duration from its header first, so a long one is never decoded), read it, condition
+    `tts` on it (under `lock`); `ApiError` for what is wrong."""
+    try:
+        if (secs := upload_seconds(data)) > max_seconds: raise _too_long(secs, max_seconds)
+        wav, sr = read_upload(data)
     except AudioPromptError as e: raise ApiError(400, str(e), 'file') from None
-    if len(wav) > max_seconds * sr:
-        raise ApiError(413, f"The upload is {len(wav) / sr:.1f} s long: at most {max_seconds:g} s "
-                       "(--max_upload_seconds); 3-10 s of speech is best.", 'file')
+    if len(wav) > max_seconds * sr: raise _too_long(len(wav) / sr, max_seconds)     # a header that understated it
     with tempfile.TemporaryDirectory() as d:
         p = write_wav(Path(d) / 'voice.wav', wav, sr)
         try:
