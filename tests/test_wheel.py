@@ -1,7 +1,7 @@
 """`pip install` of the built wheel, the documented way, in a fresh virtual environment: the wheel alone (plus the
 user-facing extras) is the whole install, pip's resolver reports no conflicts, importing prints no third-party
 warnings, and the console script speaks on the tiny checkpoint in its default voice."""
-import os, subprocess, sys, zipfile
+import os, shutil, subprocess, sys, zipfile
 from pathlib import Path
 import pytest
 
@@ -19,6 +19,7 @@ def run(*cmd, timeout=1800, env=None, **kw):
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory):
     dist = tmp_path_factory.mktemp("dist")
+    shutil.rmtree(ROOT / "build", ignore_errors=True)   # setuptools builds in-tree: a stale build/lib would ship too
     r = run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", dist, ROOT, cwd=ROOT)
     assert r.returncode == 0, r.stderr[-3000:]
     return next(dist.glob("chatterbox_flash-*.whl"))
@@ -26,7 +27,10 @@ def wheel(tmp_path_factory):
 def test_wheel_declares_everything(wheel):
     from chatterbox_flash.runtime.env import CHATTERBOX_DIST
     names = zipfile.ZipFile(wheel).namelist()
-    assert "chatterbox_flash/assets/ref_voice.wav" in names and "chatterbox_flash/decode.py" in names
+    assert "chatterbox_flash/assets/ref_voice.wav" in names and "chatterbox_flash/decoding/decode.py" in names
+    shipped = {n for n in names if n.startswith("chatterbox_flash/") and n.endswith(".py")}
+    package = {p.relative_to(ROOT).as_posix() for p in (ROOT / "chatterbox_flash").rglob("*.py")}
+    assert shipped == package, shipped ^ package                     # every module, and no stale one
     meta = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA"))).decode()
     for req in ("torch", "torchaudio", "transformers", "fastcore", CHATTERBOX_DIST, "s3tokenizer==0.3.0",
                 "resemble-perth==1.0.1"):
