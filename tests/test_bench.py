@@ -23,14 +23,14 @@ def test_bench_script_tiny(tmp_path, tiny_ckpt):
 def test_bench_server_script_tiny(tmp_path):
     "The server benchmark on the tiny checkpoint, one small level: its JSON holds what the Serving page draws."
     out = tmp_path / "server_bench.json"
-    r = subprocess.run([PY, str(ROOT / "scripts/bench_server.py"), "--clients", "1", "2", "--max_batch", "2",
+    r = subprocess.run([PY, str(ROOT / "scripts/bench_server.py"), "--clients", "2", "--max_batch", "2",
                         "--vocoder_batch", "2",
                         "--requests", "1", "--max_speech_tokens", "16", "--out", str(out),
                         "--tiny", "--backend", "cpu", "--dtype", "float32"],
                        capture_output=True, text=True, timeout=900, cwd=ROOT)
     assert r.returncode == 0, r.stderr[-2000:]
     d = json.loads(out.read_text())
-    assert [(x["max_batch"], x["vocoder_batch"], x["clients"]) for x in d["runs"]] == [(2, 2, 1), (2, 2, 2)]
+    assert [(x["max_batch"], x["vocoder_batch"], x["clients"]) for x in d["runs"]] == [(2, 2, 2)]
     for x in d["runs"]:
         assert x["requests"] == x["clients"] * d["requests_per_client"]
         assert x["ttfa_p50"] <= x["total_p50"] and x["ttfa_p95"] <= x["total_p95"]

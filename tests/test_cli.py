@@ -1,6 +1,7 @@
 """End-to-end CLI tests: the offline main job, and every bad input ends in a one-line error naming the fix,
-a non-zero exit code and no wav left behind. Inputs rejected before any weights load are checked in-process
-(`main(argv)`, the same function the console script calls); runs that load weights get a fresh interpreter."""
+a non-zero exit code and no wav left behind. Most cases run in-process (`main(argv)`, the same function the
+console script calls); the main job and the offline case (the Hub reads its settings at import) get a fresh
+interpreter."""
 import contextlib, io
 import numpy as np, pytest, soundfile as sf, torch
 from conftest import run_cli
@@ -33,11 +34,12 @@ def test_main_job_tiny(tmp_path, ref_voice):
 
 def test_batch_keeps_going_past_bad_line(tmp_path, ref_voice):
     out = tmp_path / "out"
-    r = run_cli("--tiny", "--audio_prompt", ref_voice, "--text", "Hello.", "   ", "Bye now.", "--out_dir", out,
-                "--backend", "cpu", "--max_speech_tokens", "12", "--no_watermark", "--batch_size", "1")
-    assert r.returncode == 1, r.stderr[-2000:]
+    code, _, err = main_in_process("--tiny", "--audio_prompt", ref_voice, "--text", "Hello.", "   ", "Bye now.",
+                                   "--out_dir", out, "--backend", "cpu", "--max_speech_tokens", "12", "--no_watermark",
+                                   "--batch_size", "1")
+    assert code == 1, err[-2000:]
     assert wavs(out) == ["001_hello.wav", "003_bye_now.wav"]
-    assert "skipped text 2: Text is empty" in r.stderr
+    assert "skipped text 2: Text is empty" in err
 
 @pytest.fixture
 def bad_audio(tmp_path):
@@ -96,8 +98,9 @@ def test_cuda_without_gpu(tmp_path, ref_voice):
 def test_checkpoint_missing_file(tmp_path, tiny_ckpt, ref_voice):
     ck = tmp_path / "ck"; ck.mkdir()
     for f in ["t3_flash.safetensors", "ve.safetensors", "tokenizer.json", "config.json"]: (ck / f).symlink_to(tiny_ckpt / f)
-    r = run_cli("--checkpoint", ck, "--audio_prompt", ref_voice, "--text", "Hi.", "--backend", "cpu", "--out_dir", tmp_path / "o")
-    assert r.returncode == 2 and "is missing s3gen.safetensors" in r.stderr, r.stderr[-1500:]
+    code, _, err = main_in_process("--checkpoint", ck, "--audio_prompt", ref_voice, "--text", "Hi.", "--backend", "cpu",
+                                   "--out_dir", tmp_path / "o")
+    assert code == 2 and "is missing s3gen.safetensors" in err, err[-1500:]
     assert wavs(tmp_path / "o") == []
 
 @pytest.mark.parametrize("damage,msg", [("drop", "missing ['speech_head.weight']"), ("shape", "wrong shape")])
@@ -109,9 +112,10 @@ def test_checkpoint_bad_state_dict(tmp_path, tiny_ckpt, ref_voice, damage, msg):
     if damage == "drop": sd.pop("speech_head.weight")
     else: sd["text_emb.weight"] = sd["text_emb.weight"][:100].contiguous()
     save_file(sd, ck / "t3_flash.safetensors")
-    r = run_cli("--checkpoint", ck, "--audio_prompt", ref_voice, "--text", "Hi.", "--backend", "cpu", "--out_dir", tmp_path / "o")
-    assert r.returncode == 2 and msg in r.stderr, r.stderr[-1500:]
-    assert "Traceback" not in r.stderr and wavs(tmp_path / "o") == []
+    code, _, err = main_in_process("--checkpoint", ck, "--audio_prompt", ref_voice, "--text", "Hi.", "--backend", "cpu",
+                                   "--out_dir", tmp_path / "o")
+    assert code == 2 and msg in err, err[-1500:]
+    assert "Traceback" not in err and wavs(tmp_path / "o") == []
 
 def test_offline_nothing_cached(tmp_path, ref_voice):
     r = run_cli("--audio_prompt", ref_voice, "--text", "Hi.", "--backend", "cpu", "--out_dir", tmp_path / "o",

@@ -4,8 +4,9 @@
 
 # %% ../../nbs/18_tts.ipynb #93398f5c
 from __future__ import annotations
-import warnings
+import socket, warnings
 from pathlib import Path
+from urllib.parse import urlparse
 import numpy as np, torch
 from fastcore.basics import store_attr
 from torch import Tensor
@@ -21,8 +22,8 @@ from .text import check_text, split_text, crossfade_concat
 from .vocoder import vocode_batch
 
 # %% auto #0
-__all__ = ['CKPT_FILES', 'AUDIO_EXTS', 'check_checkpoint_dir', 'download_checkpoint', 'ChatterboxFlashTTS', 'load_audio_prompt',
-           'check_synthesis_options']
+__all__ = ['CKPT_FILES', 'AUDIO_EXTS', 'check_checkpoint_dir', 'hub_reachable', 'download_checkpoint', 'ChatterboxFlashTTS',
+           'load_audio_prompt', 'check_synthesis_options']
 
 # %% ../../nbs/18_tts.ipynb #075d8f90
 CKPT_FILES = ("t3_flash.safetensors", "s3gen.safetensors", "ve.safetensors", "tokenizer.json")
@@ -37,15 +38,26 @@ def check_checkpoint_dir(ckpt_dir) -> Path:
                                       f"(huggingface-cli download {REPO_ID}) or write a tiny one with --tiny.")
     return d
 
+# %% ../../nbs/18_tts.ipynb #4f0c2a11
+def hub_reachable() -> bool:
+    "Whether the Hugging Face Hub's host name resolves (`HF_ENDPOINT` honoured); `False` at once without network."
+    from huggingface_hub import constants
+    try: socket.getaddrinfo(urlparse(constants.ENDPOINT).hostname, 443)
+    except OSError: return False
+    return True
+
 # %% ../../nbs/18_tts.ipynb #edfe2a30
 def download_checkpoint(repo_id: str = REPO_ID, revision: str | None = None) -> Path:
     "Fetch (or find in the HF cache) the four checkpoint files; a `CheckpointError` naming the fix when it cannot."
     from huggingface_hub import hf_hub_download, constants
+    offline = constants.HF_HUB_OFFLINE or not hub_reachable()
     try:
-        paths = [hf_hub_download(repo_id=repo_id, filename=f, revision=revision) for f in CKPT_FILES]
+        paths = [hf_hub_download(repo_id=repo_id, filename=f, revision=revision, local_files_only=offline)
+                 for f in CKPT_FILES]
     except Exception as e:
-        why = "offline mode (HF_HUB_OFFLINE) is on and it is not in the cache" if constants.HF_HUB_OFFLINE \
-            else type(e).__name__
+        why = ("offline mode (HF_HUB_OFFLINE) is on" if constants.HF_HUB_OFFLINE
+               else f"{urlparse(constants.ENDPOINT).hostname} cannot be reached" if offline else type(e).__name__)
+        why += " and it is not in the cache" if offline else ""
         raise CheckpointError(f"Cannot get {repo_id}{'@' + revision if revision else ''} ({why}): connect once and "
                               f"run `huggingface-cli download {repo_id}`, or use a local --checkpoint DIR, "
                               "or --tiny.") from None
