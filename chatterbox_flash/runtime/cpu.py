@@ -156,12 +156,13 @@ def say_once(msg: str):
 
 # %% ../../nbs/03_cpu.ipynb #982fe140
 def cpu_threads(n: int | None = None) -> int:
-    "Threads to use: `n`, else `$CHATTERBOX_FLASH_THREADS`, else the physical cores."
-    if n is None and os.environ.get('CHATTERBOX_FLASH_THREADS'):
-        try: n = int(os.environ['CHATTERBOX_FLASH_THREADS'])
+    "Threads to use: `n`, else `$CHATTERBOX_FLASH_THREADS`, else `$OMP_NUM_THREADS`, else the physical cores."
+    for var in ('CHATTERBOX_FLASH_THREADS', 'OMP_NUM_THREADS'):
+        if n is not None or not os.environ.get(var): continue
+        try: n = int(os.environ[var])
         except ValueError:
-            raise ChatterboxFlashError(f"CHATTERBOX_FLASH_THREADS={os.environ['CHATTERBOX_FLASH_THREADS']!r} is not a "
-                                       "whole number: set it to the number of threads, e.g. 4.") from None
+            raise ChatterboxFlashError(f"{var}={os.environ[var]!r} is not a whole number: set it to the number of "
+                                       "threads, e.g. 4.") from None
     n = cpu_info()['physical_cores'] if n is None else n
     if n < 1: raise ChatterboxFlashError(f"threads={n} is out of range: use a whole number >= 1.")
     return n
