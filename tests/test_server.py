@@ -1,7 +1,8 @@
 """The speech server end to end: real uvicorn processes on 127.0.0.1 with the tiny checkpoint (fp32, CPU), called with
 the official `openai` SDK and plain httpx. Two servers start once for the module: `main` (continuous batching, up to
-8 rows) and `small` (one row, one waiting request, an API key) for the queue and key checks."""
-import base64, io, json, os, re, socket, subprocess, sys, threading, time
+8 rows; its vocoder fails when a test asks) and `small` (one row, 48 waiting requests, an API key) for the queue,
+thread and key checks."""
+import asyncio, base64, io, json, os, re, socket, subprocess, sys, threading, time
 from concurrent.futures import ThreadPoolExecutor
 import numpy as np, pytest, soundfile as sf
 from conftest import ROOT, PY
@@ -19,15 +20,40 @@ def _port() -> int:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
+# The `main` server's vocoder fails for real when asked: each request's vocoder raises on its k-th call, k read from
+# the file given first on the command line when the request first reaches the vocoder (0: never).
+FAULTY = """
+import sys
+from chatterbox_flash.serving.scheduler import Scheduler
+from chatterbox_flash.tools.cli import main
+control, real = sys.argv.pop(1), Scheduler._vocoder
+def _vocoder(self, job, j, toks):
+    if not hasattr(job, "fault_at"): job.fault_at, job.calls = int(open(control).read() or 0), 0
+    v = real(self, job, j, toks)
+    if not hasattr(v, "real_step"):
+        v.real_step = v.hift_step
+        def hift_step(*a, **kw):
+            job.calls += 1
+            if job.calls == job.fault_at: raise RuntimeError("injected vocoder fault")
+            return v.real_step(*a, **kw)
+        v.hift_step = hift_step
+    return v
+Scheduler._vocoder = _vocoder
+sys.exit(main())
+"""
+
 class Server:
-    "A `chatterbox-flash serve` process; `url`, `log` (its stderr so far), `stop()`."
-    def __init__(self, tmp, *flags):
+    "A `chatterbox-flash serve` process; `url`, `log` (its stderr so far), `stop()`; `fault(k)` with `faulty=True`."
+    def __init__(self, tmp, *flags, faulty=False):
         self.port, self.url = _port(), None
         self.errf = open(tmp / f"server_{self.port}.log", "w+")
-        code = "import sys; from chatterbox_flash.tools.cli import main; sys.exit(main())"
-        self.p = subprocess.Popen([PY, "-c", code, "serve", "--tiny", "--backend", "cpu", "--dtype", "float32",
-                                   "--port", str(self.port), "--voices_dir", str(tmp / f"voices_{self.port}"),
-                                   "--no_watermark", *flags], stdout=self.errf, stderr=subprocess.STDOUT, cwd=ROOT,
+        self.control = tmp / f"fault_{self.port}.txt"
+        self.control.write_text("0")
+        code = FAULTY if faulty else "import sys; from chatterbox_flash.tools.cli import main; sys.exit(main())"
+        self.p = subprocess.Popen([PY, "-c", code, *([str(self.control)] if faulty else []), "serve", "--tiny",
+                                   "--backend", "cpu", "--dtype", "float32", "--port", str(self.port), "--voices_dir",
+                                   str(tmp / f"voices_{self.port}"), "--no_watermark", *flags],
+                                  stdout=self.errf, stderr=subprocess.STDOUT, cwd=ROOT,
                                   env=dict(os.environ, CHATTERBOX_FLASH_API_KEY=""))
         self.base = f"http://127.0.0.1:{self.port}"
 
@@ -46,6 +72,10 @@ class Server:
         self.errf.seek(0)
         return self.errf.read()
 
+    def fault(self, k: int):
+        "From the next request on, each request's vocoder raises on its `k`-th call (0: never)."
+        self.control.write_text(str(k))
+
     def health(self) -> dict: return httpx.get(self.base + "/health", timeout=10).json()
 
     def metric(self, name: str) -> float:
@@ -61,8 +91,8 @@ class Server:
 def servers(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("server")
     main = Server(tmp, "--max_batch", "8", "--max_queue", "16", "--max_speech_tokens", "400", "--max_input_chars",
-                  "500", "--max_upload_bytes", "2000000")
-    small = Server(tmp, "--max_batch", "1", "--max_queue", "1", "--max_speech_tokens", "400", "--api_key", "sekret")
+                  "500", "--max_upload_bytes", "2000000", faulty=True)
+    small = Server(tmp, "--max_batch", "1", "--max_queue", "48", "--max_speech_tokens", "2000", "--api_key", "sekret")
     try:
         yield main.wait(), small.wait()
     finally:
@@ -197,27 +227,85 @@ def test_bad_requests(servers):
         assert r.status_code == status and msg in r.json()["error"]["message"], (kw, r.status_code, r.text)
     assert httpx.get(server.base + "/v1/nothing").status_code == 404
     # the key: missing, wrong, right
-    surl, key = small.base + "/v1/audio/speech", {"Authorization": "Bearer sekret"}
+    surl = small.base + "/v1/audio/speech"
     for h in ({}, {"Authorization": "Bearer wrong"}):
         r = httpx.post(surl, json=ok, headers=h)
         assert r.status_code == 401 and "API key" in r.json()["error"]["message"]
     with pytest.raises(openai.AuthenticationError): client(small, "wrong").models.list()
     assert [m.id for m in client(small, "sekret").models.list().data][0] == "chatterbox-flash"
-    # a full queue: one row runs, one request waits, the next is refused with Retry-After
-    long = ok | dict(input="A long one.", max_speech_tokens=400, response_format="pcm", **DET)
-    with httpx.stream("POST", surl, json=long, headers=key, timeout=600) as running:
-        for _ in range(600):
-            if small.health()["live_rows"] == 1: break
-            time.sleep(0.05)
-        waiting = ThreadPoolExecutor(1).submit(httpx.post, surl, json=ok | dict(max_speech_tokens=16, stream=False),
-                                               headers=key, timeout=600)
-        for _ in range(600):
-            if small.health()["queue_depth"] == 1: break
-            time.sleep(0.05)
-        r = httpx.post(surl, json=ok, headers=key)
-        assert r.status_code == 429 and r.headers["retry-after"] == "1" and "busy" in r.json()["error"]["message"]
-    assert waiting.result().status_code == 200                  # the running one hung up: the waiting one ran
     for s in servers:
         assert s.health()["status"] == "ok"
         assert s.p.poll() is None and "Traceback" not in s.log()
     assert speak(server).status_code == 200
+
+
+def test_errors_after_the_first_byte(server):
+    """A vocoder that fails on its k-th call: before the first byte, a JSON 500 (streamed or not, a streamed FLAC
+    too); after it, SSE ends with an error event and a raw stream is cut (the client's read is incomplete, and the
+    header said it would be). The server then serves normally."""
+    body = dict(input="Streaming is fun.", voice="default", max_speech_tokens=64, **DET)
+    url = server.base + "/v1/audio/speech"
+    try:
+        server.fault(1)                                          # the first call: nothing was sent yet
+        for kw in (dict(response_format="pcm"), dict(stream=False), dict(stream_format="sse")):
+            r = httpx.post(url, json=body | kw, timeout=600)
+            assert r.status_code == 500 and "injected vocoder fault" in r.json()["error"]["message"], (kw, r.text)
+        server.fault(2)                                          # the second call: the first audio is out
+        two = dict(input="word " * 90, stream=False, max_speech_tokens=16)                    # two pieces
+        r = httpx.post(url, json=body | two, timeout=600)
+        assert r.status_code == 500 and r.json()["error"]["code"] == "speech_failed"     # a whole file: never cut
+        r = httpx.post(url, json=body | dict(response_format="flac"), timeout=600)     # bytes only at the end
+        assert r.status_code == 500 and "injected vocoder fault" in r.json()["error"]["message"]
+        got = bytearray()
+        with httpx.stream("POST", url, json=body | dict(response_format="wav"), timeout=600) as r:
+            assert r.status_code == 200 and r.headers["x-stream-errors"] == "abort"
+            with pytest.raises(httpx.RemoteProtocolError, match="incomplete chunked read"):
+                for b in r.iter_raw(): got += b
+        assert got[:4] == b"RIFF" and len(got) > 44              # audio came, then the cut
+        with httpx.stream("POST", url, json=body | dict(stream_format="sse", response_format="pcm"), timeout=600) as r:
+            lines = list(r.iter_lines())
+        events = [json.loads(l[6:]) for l in lines if l.startswith("data: ")]
+        assert events[0]["type"] == "speech.audio.delta" and events[-1]["type"] == "error"
+        assert "event: error" in lines and "injected vocoder fault" in events[-1]["error"]["message"]
+    finally: server.fault(0)
+    assert speak(server, stream=False).status_code == 200 and server.health()["status"] == "ok"
+    assert "Traceback" not in server.log() and "the stream is cut" in server.log()
+
+
+def test_many_waiting_streams(servers, ref_voice):
+    """More streams wait for audio than the web server has worker threads (48; anyio's pool has 40): an upload, which
+    needs a worker thread, and /health answer while they all still wait; one more request is refused with 429 and
+    Retry-After; once they hang up, the queue empties and a whole file is served."""
+    _, small = servers
+    url, key = small.base + "/v1/audio/speech", {"Authorization": "Bearer sekret"}
+    long = dict(input="word " * 300, voice="default", response_format="pcm", max_speech_tokens=2000, **DET)
+    short = dict(input="Hi.", voice="default", response_format="pcm", max_speech_tokens=16, **DET)
+    voice = open(ref_voice, "rb").read()
+    async def run():
+        async with httpx.AsyncClient(timeout=600, headers=key, limits=httpx.Limits(max_connections=100)) as c:
+            async def listen(body):
+                async with c.stream("POST", url, json=body) as r:
+                    async for _ in r.aiter_raw(): pass
+            async def until(cond):
+                for _ in range(3000):
+                    if cond(h := (await c.get(small.base + "/health")).json()): return h
+                    await asyncio.sleep(0.1)
+                raise TimeoutError(small.log())
+            streams = [asyncio.create_task(listen(long))]               # holds the one row for minutes
+            await until(lambda h: h["live_rows"] == 1)
+            streams += [asyncio.create_task(listen(short)) for _ in range(48)]
+            await until(lambda h: h["queue_depth"] == 48)
+            full = await c.post(url, json=short)
+            assert full.status_code == 429 and full.headers["retry-after"] == "1", full.text
+            up = await c.post(small.base + "/v1/voices", data={"name": "x"}, files={"file": ("v.wav", voice)},
+                              timeout=120)
+            assert up.status_code == 201, up.text
+            h = await until(lambda h: True)
+            assert (h["status"], h["live_rows"], h["queue_depth"]) == ("ok", 1, 48)     # all of them still wait
+            for t in streams: t.cancel()
+            await asyncio.gather(*streams, return_exceptions=True)
+            await until(lambda h: h["live_rows"] == 0 and h["queue_depth"] == 0)
+    asyncio.run(run())
+    r = httpx.post(url, json=short | dict(stream=False), headers=key, timeout=600)
+    assert r.status_code == 200 and decode(r.content, "pcm")[0].size > 0
+    assert "Traceback" not in small.log()
