@@ -309,3 +309,21 @@ def test_many_waiting_streams(servers, ref_voice):
     r = httpx.post(url, json=short | dict(stream=False), headers=key, timeout=600)
     assert r.status_code == 200 and decode(r.content, "pcm")[0].size > 0
     assert "Traceback" not in small.log()
+
+
+def test_chunked_upload(server):
+    """A voice upload sent chunked (no Content-Length) past --max_upload_bytes is refused with 413 while it streams
+    in: the server stops reading at the limit (the client could send 64 MB; far fewer were taken)."""
+    sent = [0]
+    def body():
+        yield b'--b\r\nContent-Disposition: form-data; name="name"\r\n\r\nbig\r\n--b\r\n'
+        yield b'Content-Disposition: form-data; name="file"; filename="v.wav"\r\n\r\n'
+        for _ in range(1024):
+            sent[0] += 65536
+            yield b"\0" * 65536
+        yield b"\r\n--b--\r\n"
+    r = httpx.post(server.base + "/v1/voices", content=body(), timeout=120,
+                   headers={"content-type": "multipart/form-data; boundary=b"})
+    assert r.status_code == 413 and "2000000 bytes" in r.json()["error"]["message"], r.text
+    assert sent[0] < 32 * 2**20, sent[0]
+    assert server.health()["status"] == "ok"

@@ -15,7 +15,8 @@ from .codecs import read_upload, upload_seconds
 from .protocol import ApiError
 
 # %% auto #0
-__all__ = ['VOICE_ID', 'conds_to_tensors', 'conds_from_tensors', 'VoiceStore', 'upload_conditionals', 'add_voice_routes']
+__all__ = ['VOICE_ID', 'conds_to_tensors', 'conds_from_tensors', 'VoiceStore', 'upload_conditionals', 'read_form',
+           'add_voice_routes']
 
 # %% ../../nbs/34_voices.ipynb #52167e38
 VOICE_ID = re.compile(r'^voice_[0-9a-f]{16}$')
@@ -99,7 +100,33 @@ def upload_conditionals(tts, data: bytes, max_seconds: float, lock: threading.Lo
         except AudioPromptError as e:
             raise ApiError(400, str(e).replace(f"Audio prompt {p}", "The upload"), 'file') from None
 
-# %% ../../nbs/34_voices.ipynb #b1cf817e
+# %% ../../nbs/34_voices.ipynb #dcd2870d
+_FORM_SLACK = 65536                                  # bytes of the form around the file: boundaries, headers, name
+
+def _too_big(limit: int) -> ApiError:
+    "A 413 that closes the connection: the rest of the body is not read (uvicorn would read and drop it otherwise)."
+    return ApiError(413, f"The upload is over {limit} bytes (--max_upload_bytes).", 'file',
+                    headers={'Connection': 'close'})
+
+async def read_form(request, limit: int):
+    """The multipart form of `request`, parsed as its body arrives; `ApiError` 413 once the body passes `limit` bytes
+    and the form's slack (with or without a `Content-Length`), 400 when it is not a form."""
+    from starlette.formparsers import MultiPartException, MultiPartParser
+    if not request.headers.get('content-type', '').startswith('multipart/form-data'):
+        raise ApiError(400, "Send multipart/form-data with a 'file' and a 'name'.")
+    try: declared = int(request.headers.get('content-length') or 0)
+    except ValueError: raise ApiError(400, "The Content-Length header is not a number.") from None
+    if declared > limit + _FORM_SLACK: raise _too_big(limit)
+    async def counted():
+        n = 0
+        async for chunk in request.stream():
+            n += len(chunk)
+            if n > limit + _FORM_SLACK: raise _too_big(limit)
+            yield chunk
+    try: return await MultiPartParser(request.headers, counted(), max_files=1, max_fields=4).parse()
+    except MultiPartException: raise ApiError(400, "Send multipart/form-data with a 'file' and a 'name'.") from None
+
+# %% ../../nbs/34_voices.ipynb #d5c26af5
 def add_voice_routes(app):
     "`POST /v1/voices` (upload), `GET /v1/voices` (list), `DELETE /v1/voices/{id}` on FastAPI `app`."
     from fastapi.responses import JSONResponse
@@ -107,16 +134,13 @@ def add_voice_routes(app):
     @app.post('/v1/voices')
     async def add_voice(request: Request):
         st, limit = request.app.state, request.app.state.settings.max_upload_bytes
-        if int(request.headers.get('content-length') or 0) > limit + 65536:
-            raise ApiError(413, f"The upload is over {limit} bytes (--max_upload_bytes).", 'file')
-        try: form = await request.form(max_files=1, max_fields=4)
-        except Exception: raise ApiError(400, "Send multipart/form-data with a 'file' and a 'name'.") from None
+        form = await read_form(request, limit)
         f, name = form.get('file'), form.get('name')
         if not hasattr(f, 'read'): raise ApiError(400, "The form has no 'file' upload.", 'file')
         if not isinstance(name, str) or not 0 < len(name.strip()) <= 64:
             raise ApiError(400, "Give the voice a 'name' of 1 to 64 characters.", 'name')
         data = await f.read(limit + 1)
-        if len(data) > limit: raise ApiError(413, f"The upload is over {limit} bytes (--max_upload_bytes).", 'file')
+        if len(data) > limit: raise _too_big(limit)
         conds = await run_in_threadpool(upload_conditionals, st.tts, data, st.settings.max_upload_seconds,
                                         st.voice_lock)
         return JSONResponse(st.voices.add(name.strip(), conds), 201)
