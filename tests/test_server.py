@@ -47,12 +47,12 @@ class Server:
     def __init__(self, tmp, *flags, faulty=False):
         self.port, self.url = _port(), None
         self.errf = open(tmp / f"server_{self.port}.log", "w+")
-        self.control = tmp / f"fault_{self.port}.txt"
+        self.control, self.voices = tmp / f"fault_{self.port}.txt", tmp / f"voices_{self.port}"
         self.control.write_text("0")
         code = FAULTY if faulty else "import sys; from chatterbox_flash.tools.cli import main; sys.exit(main())"
         self.p = subprocess.Popen([PY, "-c", code, *([str(self.control)] if faulty else []), "serve", "--tiny",
                                    "--backend", "cpu", "--dtype", "float32", "--port", str(self.port), "--voices_dir",
-                                   str(tmp / f"voices_{self.port}"), "--no_watermark", *flags],
+                                   str(self.voices), "--no_watermark", *flags],
                                   stdout=self.errf, stderr=subprocess.STDOUT, cwd=ROOT,
                                   env=dict(os.environ, CHATTERBOX_FLASH_API_KEY=""))
         self.base = f"http://127.0.0.1:{self.port}"
@@ -91,7 +91,7 @@ class Server:
 def servers(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("server")
     main = Server(tmp, "--max_batch", "8", "--max_queue", "16", "--max_speech_tokens", "400", "--max_input_chars",
-                  "500", "--max_upload_bytes", "2000000", faulty=True)
+                  "500", "--max_upload_bytes", "2000000", "--voice_cache", "1", "--max_voices", "2", faulty=True)
     small = Server(tmp, "--max_batch", "1", "--max_queue", "48", "--max_speech_tokens", "2000", "--api_key", "sekret")
     try:
         yield main.wait(), small.wait()
@@ -326,4 +326,28 @@ def test_chunked_upload(server):
                    headers={"content-type": "multipart/form-data; boundary=b"})
     assert r.status_code == 413 and "2000000 bytes" in r.json()["error"]["message"], r.text
     assert sent[0] < 32 * 2**20, sent[0]
+    assert server.health()["status"] == "ok"
+
+
+def test_voice_library(server, ref_voice):
+    """The voices folder is the source of truth: one voice in memory (--voice_cache 1) while two speak; a third upload
+    is refused with 507 (--max_voices 2); a voice file deleted or corrupted on disk behind the server's back is a 404,
+    or a 500 for that voice alone, while the others speak; the corrupt one can be deleted."""
+    data, url = open(ref_voice, "rb").read(), server.base + "/v1/voices"
+    up = lambda: httpx.post(url, data={"name": "v"}, files={"file": ("v.wav", data)}, timeout=600)
+    a, b = up().json()["id"], up().json()["id"]
+    full = up()
+    assert full.status_code == 507 and "Delete a voice" in full.json()["error"]["message"], full.text
+    for v in (a, b, a): assert speak(server, voice=v).status_code == 200
+    assert server.metric("chatterbox_flash_voices_in_memory") == 1
+    folder = server.voices
+    (folder / f"{b}.safetensors").unlink()                            # as another server sharing the folder would
+    assert speak(server, voice=b).status_code == 404
+    (folder / f"{a}.safetensors").write_bytes(b"\0" * 64)            # corrupted on disk, though still in memory
+    r = speak(server, voice=a)
+    assert r.status_code == 500 and r.json()["error"]["code"] == "voice_unreadable", r.text
+    assert f"DELETE /v1/voices/{a}" in r.json()["error"]["message"]
+    assert speak(server).status_code == 200
+    assert {v["id"] for v in httpx.get(url).json()["data"]} == {"default", a}
+    assert httpx.delete(f"{url}/{a}").json()["deleted"] is True and speak(server, voice=a).status_code == 404
     assert server.health()["status"] == "ok"

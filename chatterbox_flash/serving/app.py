@@ -108,7 +108,10 @@ def build_app(tts, settings):
         yield
         sched.stop()
     app = FastAPI(title='chatterbox-flash', lifespan=lifespan)
-    voices = VoiceStore(settings.voices_dir, settings.default_conds, tts.device)
+    voices = VoiceStore(settings.voices_dir, settings.default_conds, tts.device, cache=settings.voice_cache,
+                        max_voices=settings.max_voices)
+    Gauge('chatterbox_flash_voices_in_memory', "Uploaded voices conditioned in memory (--voice_cache)",
+          registry=reg).set_function(lambda: voices.in_memory)
     app.state.tts, app.state.settings, app.state.sched, app.state.voices = tts, settings, sched, voices
     app.state.hooks, app.state.registry, app.state.voice_lock = hooks, reg, threading.Lock()
     app.state.stream_limiter = CapacityLimiter(stream_threads(settings))
@@ -156,7 +159,7 @@ def _speech_routes(app):
         return {'object': 'list', 'data': [dict(id=m, object='model', created=0, owned_by='chatterbox-flash')
                                            for m in MODELS]}
 
-# %% ../../nbs/35_server.ipynb #8194154e
+# %% ../../nbs/35_server.ipynb #421ea633
 def stream_threads(settings) -> int:
     "Worker threads that streams may hold while they wait for audio: twice every request the scheduler may hold, +16."
     return 2 * (settings.max_batch + settings.max_queue) + 16
@@ -193,7 +196,7 @@ async def _sse(job, fmt: str, tokens: bool, limiter: CapacityLimiter):
     if tokens: done['speech_tokens'] = [t.tolist() for t in job.tokens]
     yield ev(done)
 
-# %% ../../nbs/35_server.ipynb #bc4f713b
+# %% ../../nbs/35_server.ipynb #042ce43e
 def failure(job, e: BaseException) -> ApiError:
     "The error response for request `job` that failed with `e`: 504 when it ran out of time, else 500; logged."
     log.warning(f"request {job.id} failed: {type(e).__name__}: {e}")
