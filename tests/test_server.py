@@ -372,3 +372,61 @@ def test_streamed_codec(server, fmt):
         parts = [b for b in r.iter_bytes() if b]
     x, sr = decode(b"".join(parts), fmt)
     assert len(parts) > 1 and sr == 24000 and 0 <= len(x) - len(wav) <= 3000, (len(parts), sr, len(x), len(wav))
+
+
+def ws_url(server) -> str: return server.base.replace("http://", "ws://") + "/v1/audio/speech/stream"
+
+def session(server, deltas, end=True, headers=None, **knobs):
+    "A WebSocket session (the `websockets` client): the session message, `deltas`, end; the audio and the messages."
+    from websockets.sync.client import connect
+    from websockets.exceptions import ConnectionClosedError
+    audio, msgs = bytearray(), []
+    with connect(ws_url(server), additional_headers=headers, open_timeout=60) as ws:
+        ws.send(json.dumps(dict(type="session", voice="default", response_format="pcm") | knobs))
+        for d in deltas: ws.send(json.dumps(dict(type="text", delta=d)))
+        if end: ws.send(json.dumps(dict(type="end")))
+        try:
+            for m in ws:
+                if isinstance(m, bytes): audio += m
+                else: msgs.append(json.loads(m))
+        except ConnectionClosedError as e: msgs.append(dict(closed=e.rcvd.code))    # after an error: 1008 or 1011
+    return bytes(audio), msgs
+
+
+def test_websocket(servers):
+    """Text in 5 deltas, three sentences: their speech tokens in order are those of three plain requests, the audio is
+    all of them, then `done`; the key guards the handshake; a bad session is an error message."""
+    server, small = servers
+    deltas = ["Hello th", "ere. How a", "re you", " today? I am", " fine"]
+    audio, msgs = session(server, deltas, max_speech_tokens=16, return_tokens=True, **DET)
+    assert [m["type"] for m in msgs] == ["session.created", "done"] and msgs[1]["usage"]["sentences"] == 3, msgs
+    plain = [json.loads(speak(server, t, stream=False, return_tokens=True).headers["x-speech-tokens"])
+             for t in ("Hello there.", "How are you today?", "I am fine")]
+    assert msgs[1]["speech_tokens"] == plain
+    assert len(audio) == 2 * 960 * msgs[1]["usage"]["output_tokens"]
+    _, msgs = session(server, [], voice="nobody")
+    assert msgs[-2]["type"] == "error" and msgs[-2]["status"] == 404 and "nobody" in msgs[-2]["message"]
+    assert msgs[-1] == dict(closed=1008)
+    from websockets.exceptions import InvalidStatus
+    with pytest.raises(InvalidStatus, match="403"): session(small, ["Hi."])
+    audio, msgs = session(small, ["Hi."], headers={"Authorization": "Bearer sekret"}, max_speech_tokens=16, **DET)
+    assert msgs[-1]["type"] == "done" and len(audio) > 0
+
+
+def test_websocket_client_leaves(server):
+    "A client that hangs up mid-way frees its rows: live rows drop to 0 long before the sentences' budget is spent."
+    from websockets.sync.client import connect
+    t0 = server.metric("chatterbox_flash_speech_tokens_total")
+    with connect(ws_url(server), open_timeout=60) as ws:
+        ws.send(json.dumps(dict(type="session", voice="default", response_format="pcm", max_speech_tokens=400, **DET)))
+        for d in ["A first long sentence. ", "And a second one. ", "And a third"]:
+            ws.send(json.dumps(dict(type="text", delta=d)))
+        while not isinstance(ws.recv(), bytes): pass                     # the first audio, then hang up
+        assert server.health()["live_rows"] >= 1
+    for _ in range(600):
+        if server.health()["live_rows"] == 0: break
+        time.sleep(0.1)
+    assert server.health()["live_rows"] == 0
+    assert server.metric("chatterbox_flash_speech_tokens_total") - t0 < 800
+    assert speak(server).status_code == 200
+    assert "status=cancelled" in server.log() and "Traceback" not in server.log()

@@ -18,7 +18,7 @@ from .protocol import (
 from .voices import VoiceStore, add_voice_routes
 
 # %% auto #0
-__all__ = ['log', 'ServerHooks', 'job_status', 'build_app', 'stream_threads', 'failure']
+__all__ = ['log', 'ServerHooks', 'job_status', 'build_app', 'stream_threads', 'audio_chunks', 'failure']
 
 # %% ../../nbs/35_server.ipynb #7242ce92
 log = logging.getLogger('chatterbox_flash.serving.app')
@@ -76,6 +76,8 @@ class _Guard:
         self.app, self.key, self.counter = app, key, counter
 
     async def __call__(self, scope, receive, send):
+        if scope['type'] == 'websocket' and scope['path'].startswith('/v1/') and not _authorized(scope, self.key):
+            return await send({'type': 'websocket.close', 'code': 1008})           # the handshake gets a 403
         if scope['type'] != 'http': return await self.app(scope, receive, send)
         status = {}
         async def send_(msg):
@@ -159,13 +161,13 @@ def _speech_routes(app):
         return {'object': 'list', 'data': [dict(id=m, object='model', created=0, owned_by='chatterbox-flash')
                                            for m in MODELS]}
 
-# %% ../../nbs/35_server.ipynb #421ea633
+# %% ../../nbs/35_server.ipynb #70c2807e
 def stream_threads(settings) -> int:
     "Worker threads that streams may hold while they wait for audio: twice every request the scheduler may hold, +16."
     return 2 * (settings.max_batch + settings.max_queue) + 16
 
 # %% ../../nbs/35_server.ipynb #5c72f9a4
-async def _chunks(job, limiter: CapacityLimiter):
+async def audio_chunks(job, limiter: CapacityLimiter):
     """The request's audio chunks; each wait for the next runs in a worker thread of `limiter` (the streams' own, so
     that waiting streams never take the threads other requests need). Cancels the request if the reader stops early."""
     it = job.chunks() if job.watermark is None else watermark_stream(job.chunks(), job.watermark)   # as it flows
@@ -177,7 +179,7 @@ async def _chunks(job, limiter: CapacityLimiter):
 
 async def _stream(job, fmt: str, limiter: CapacityLimiter):
     enc = StreamEncoder(fmt)
-    async for x in _chunks(job, limiter):
+    async for x in audio_chunks(job, limiter):
         if data := enc.add(x): yield data
     if data := enc.close(): yield data
 
@@ -187,7 +189,7 @@ def _event(d: dict, kind: str | None = None) -> bytes:
 async def _sse(job, fmt: str, tokens: bool, limiter: CapacityLimiter):
     enc, ev = StreamEncoder(fmt), _event
     delta = lambda b: ev({'type': 'speech.audio.delta', 'audio': base64.b64encode(b).decode()})
-    async for x in _chunks(job, limiter):
+    async for x in audio_chunks(job, limiter):
         if data := enc.add(x): yield delta(data)
     if data := enc.close(): yield delta(data)
     n_in, n_out = sum(p.numel() for p in job.pieces), sum(len(t) for t in job.tokens)
@@ -196,7 +198,7 @@ async def _sse(job, fmt: str, tokens: bool, limiter: CapacityLimiter):
     if tokens: done['speech_tokens'] = [t.tolist() for t in job.tokens]
     yield ev(done)
 
-# %% ../../nbs/35_server.ipynb #042ce43e
+# %% ../../nbs/35_server.ipynb #ef378fb0
 def failure(job, e: BaseException) -> ApiError:
     "The error response for request `job` that failed with `e`: 504 when it ran out of time, else 500; logged."
     log.warning(f"request {job.id} failed: {type(e).__name__}: {e}")

@@ -9,6 +9,7 @@ from pathlib import Path
 from ..decoding.config import add_decode_flags, add_model_flags, config_from_args, check_option
 from ..errors import ChatterboxFlashError
 from .app import build_app
+from .ws import add_ws_routes
 
 # %% auto #0
 __all__ = ['build_parser', 'check_settings', 'load', 'main']
@@ -78,5 +79,5 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     import uvicorn
-    uvicorn.run(build_app(tts, a), host=a.host, port=a.port, log_level=a.log_level)
+    uvicorn.run(add_ws_routes(build_app(tts, a)), host=a.host, port=a.port, log_level=a.log_level)
     return 0
