@@ -20,7 +20,8 @@ _AV = {'mp3': ('mp3', 'libmp3lame', 64000, {'write_xing': '0', 'id3v2_version': 
        'aac': ('adts', 'aac', 64000, {})}
 
 def _pcm16(wav: np.ndarray) -> np.ndarray:
-    return (np.clip(np.asarray(wav, np.float32), -1, 1) * 32767).round().astype('<i2')
+    "16-bit samples as libsndfile makes them (x 32768, rounded, clipped): 16-bit audio read as floats comes back."
+    return np.clip(np.round(np.asarray(wav, np.float32) * 32768), -32768, 32767).astype('<i2')
 
 class _Bytes(io.RawIOBase):
     "A write-only file in memory whose bytes are taken as they come."
