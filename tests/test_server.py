@@ -272,9 +272,10 @@ def test_errors_after_the_first_byte(server):
 
 
 def test_many_waiting_streams(servers, ref_voice):
-    """More streams wait for audio than the web server has worker threads (48; anyio's pool has 40): an upload, which
-    needs a worker thread, and /health answer while they all still wait; one more request is refused with 429 and
-    Retry-After; once they hang up, the queue empties and a whole file is served."""
+    """More streams wait for audio than the web server has worker threads (47; anyio's pool has 40): an upload, which
+    needs a worker thread, and /health answer while they all still wait; the queue is full (47 and the long request,
+    whose other pieces wait for the one row), so one more request is refused with 429 and Retry-After; when they hang
+    up they leave the queue at once, though the row is still busy; then a whole file is served."""
     _, small = servers
     url, key = small.base + "/v1/audio/speech", {"Authorization": "Bearer sekret"}
     long = dict(input="word " * 300, voice="default", response_format="pcm", max_speech_tokens=2000, **DET)
@@ -290,9 +291,9 @@ def test_many_waiting_streams(servers, ref_voice):
                     if cond(h := (await c.get(small.base + "/health")).json()): return h
                     await asyncio.sleep(0.1)
                 raise TimeoutError(small.log())
-            streams = [asyncio.create_task(listen(long))]               # holds the one row for minutes
+            streams = [asyncio.create_task(listen(long))]               # holds the one row for minutes (4 pieces)
             await until(lambda h: h["live_rows"] == 1)
-            streams += [asyncio.create_task(listen(short)) for _ in range(48)]
+            streams += [asyncio.create_task(listen(short)) for _ in range(47)]
             await until(lambda h: h["queue_depth"] == 48)
             full = await c.post(url, json=short)
             assert full.status_code == 429 and full.headers["retry-after"] == "1", full.text
@@ -301,8 +302,12 @@ def test_many_waiting_streams(servers, ref_voice):
             assert up.status_code == 201, up.text
             h = await until(lambda h: True)
             assert (h["status"], h["live_rows"], h["queue_depth"]) == ("ok", 1, 48)     # all of them still wait
-            for t in streams: t.cancel()
-            await asyncio.gather(*streams, return_exceptions=True)
+            for t in streams[1:]: t.cancel()                                # the waiting clients leave
+            await asyncio.gather(*streams[1:], return_exceptions=True)
+            await until(lambda h: h["queue_depth"] == 1)                     # the long one's pieces: still there
+            assert (await until(lambda h: True))["live_rows"] == 1           # out of the queue, the batch still full
+            streams[0].cancel()
+            await asyncio.gather(streams[0], return_exceptions=True)
             await until(lambda h: h["live_rows"] == 0 and h["queue_depth"] == 0)
     asyncio.run(run())
     r = httpx.post(url, json=short | dict(stream=False), headers=key, timeout=600)
