@@ -5,8 +5,10 @@
 # %% ../../nbs/35_server.ipynb #142534cb
 from __future__ import annotations
 import asyncio, base64, json, logging, secrets, threading
+from anyio import CapacityLimiter, to_thread
 from fastcore.basics import patch
 from fastapi import Request                 # at module level: the routes' annotations are resolved here
+from starlette.responses import StreamingResponse
 from ..errors import TextInputError
 from .scheduler import Scheduler, SpeechJob, Hooks, QueueFull, JobCancelled
 from ..speech.stream import watermark_stream
@@ -16,7 +18,7 @@ from .protocol import (
 from .voices import VoiceStore, add_voice_routes
 
 # %% auto #0
-__all__ = ['log', 'ServerHooks', 'job_status', 'build_app']
+__all__ = ['log', 'ServerHooks', 'job_status', 'build_app', 'stream_threads', 'audio_chunks', 'failure']
 
 # %% ../../nbs/35_server.ipynb #7242ce92
 log = logging.getLogger('chatterbox_flash.serving.app')
@@ -74,6 +76,8 @@ class _Guard:
         self.app, self.key, self.counter = app, key, counter
 
     async def __call__(self, scope, receive, send):
+        if scope['type'] == 'websocket' and scope['path'].startswith('/v1/') and not _authorized(scope, self.key):
+            return await send({'type': 'websocket.close', 'code': 1008})           # the handshake gets a 403
         if scope['type'] != 'http': return await self.app(scope, receive, send)
         status = {}
         async def send_(msg):
@@ -106,9 +110,13 @@ def build_app(tts, settings):
         yield
         sched.stop()
     app = FastAPI(title='chatterbox-flash', lifespan=lifespan)
-    voices = VoiceStore(settings.voices_dir, settings.default_conds, tts.device)
+    voices = VoiceStore(settings.voices_dir, settings.default_conds, tts.device, cache=settings.voice_cache,
+                        max_voices=settings.max_voices)
+    Gauge('chatterbox_flash_voices_in_memory', "Uploaded voices conditioned in memory (--voice_cache)",
+          registry=reg).set_function(lambda: voices.in_memory)
     app.state.tts, app.state.settings, app.state.sched, app.state.voices = tts, settings, sched, voices
     app.state.hooks, app.state.registry, app.state.voice_lock = hooks, reg, threading.Lock()
+    app.state.stream_limiter = CapacityLimiter(stream_threads(settings))
     add_error_handlers(app)
     _speech_routes(app)
     add_voice_routes(app)
@@ -139,43 +147,49 @@ def _job(request, b: SpeechBody) -> tuple[SpeechJob, dict]:
 
 # %% ../../nbs/35_server.ipynb #d18b51cb
 def _speech_routes(app):
-    from fastapi.responses import StreamingResponse
     @app.post('/v1/audio/speech')
     async def speech(request: Request):
         b = await read_speech_body(request)
         job, req = _job(request, b)
-        head = {'X-Request-Id': job.id}
-        if b.stream_format == 'sse':
-            return StreamingResponse(_sse(job, b.response_format, req['return_tokens']),
-                                     media_type='text/event-stream', headers=head)
-        if req['stream']: return StreamingResponse(_stream(job, b.response_format), media_type=FORMATS[
-            b.response_format], headers=head)
-        return await _whole(request, job, b.response_format, req['return_tokens'])
+        if not req['stream']: return await _whole(request, job, b.response_format, req['return_tokens'])
+        limiter, sse = request.app.state.stream_limiter, b.stream_format == 'sse'
+        body = _sse(job, b.response_format, req['return_tokens'], limiter) if sse else _stream(job, b.response_format,
+                                                                                                limiter)
+        return await _open_stream(request, job, body, sse, 'text/event-stream' if sse else FORMATS[b.response_format])
     @app.get('/v1/models')
     async def models():
         return {'object': 'list', 'data': [dict(id=m, object='model', created=0, owned_by='chatterbox-flash')
                                            for m in MODELS]}
 
+# %% ../../nbs/35_server.ipynb #70c2807e
+def stream_threads(settings) -> int:
+    "Worker threads that streams may hold while they wait for audio: twice every request the scheduler may hold, +16."
+    return 2 * (settings.max_batch + settings.max_queue) + 16
+
 # %% ../../nbs/35_server.ipynb #5c72f9a4
-async def _chunks(job):
-    "The request's audio chunks, read off the event loop; cancels the request if the reader stops early."
-    from starlette.concurrency import run_in_threadpool
+async def audio_chunks(job, limiter: CapacityLimiter):
+    """The request's audio chunks; each wait for the next runs in a worker thread of `limiter` (the streams' own, so
+    that waiting streams never take the threads other requests need). Cancels the request if the reader stops early."""
     it = job.chunks() if job.watermark is None else watermark_stream(job.chunks(), job.watermark)   # as it flows
     try:
-        while (x := await run_in_threadpool(next, it, None)) is not None: yield x
+        while (x := await to_thread.run_sync(next, it, None, limiter=limiter, abandon_on_cancel=True)) is not None:
+            yield x
     finally:
         if not job.finished.is_set(): job.cancel()
 
-async def _stream(job, fmt: str):
+async def _stream(job, fmt: str, limiter: CapacityLimiter):
     enc = StreamEncoder(fmt)
-    async for x in _chunks(job):
+    async for x in audio_chunks(job, limiter):
         if data := enc.add(x): yield data
     if data := enc.close(): yield data
 
-async def _sse(job, fmt: str, tokens: bool):
-    enc, ev = StreamEncoder(fmt), lambda d: f"data: {json.dumps(d)}\n\n"
+def _event(d: dict, kind: str | None = None) -> bytes:
+    return ((f"event: {kind}\n" if kind else '') + f"data: {json.dumps(d)}\n\n").encode()
+
+async def _sse(job, fmt: str, tokens: bool, limiter: CapacityLimiter):
+    enc, ev = StreamEncoder(fmt), _event
     delta = lambda b: ev({'type': 'speech.audio.delta', 'audio': base64.b64encode(b).decode()})
-    async for x in _chunks(job):
+    async for x in audio_chunks(job, limiter):
         if data := enc.add(x): yield delta(data)
     if data := enc.close(): yield delta(data)
     n_in, n_out = sum(p.numel() for p in job.pieces), sum(len(t) for t in job.tokens)
@@ -183,6 +197,52 @@ async def _sse(job, fmt: str, tokens: bool):
                                                         total_tokens=n_in + n_out)}
     if tokens: done['speech_tokens'] = [t.tolist() for t in job.tokens]
     yield ev(done)
+
+# %% ../../nbs/35_server.ipynb #ef378fb0
+def failure(job, e: BaseException) -> ApiError:
+    "The error response for request `job` that failed with `e`: 504 when it ran out of time, else 500; logged."
+    log.warning(f"request {job.id} failed: {type(e).__name__}: {e}")
+    if isinstance(e, TimeoutError):
+        return ApiError(504, f"{e}: the server is overloaded or the text too long (--request_timeout).", code='timeout')
+    return ApiError(500, f"Speech failed ({type(e).__name__}: {e}); the server keeps serving: retry the request.",
+                    code='speech_failed')
+
+class _CutOnError(StreamingResponse):
+    """A stream whose error after the first byte ends it visibly: an `error` event for SSE; for raw audio, no last
+    chunk (the app returns with the response incomplete, and uvicorn closes the connection)."""
+    def __init__(self, job, sse: bool, *a, **kw):
+        super().__init__(*a, **kw)
+        self.job, self.sse = job, sse
+
+    async def stream_response(self, send):
+        await send({'type': 'http.response.start', 'status': self.status_code, 'headers': self.raw_headers})
+        more = lambda b: send({'type': 'http.response.body', 'body': b, 'more_body': True})
+        try:
+            async for chunk in self.body_iterator: await more(chunk)
+        except Exception as e:
+            err = failure(self.job, e)
+            if not self.sse:
+                log.warning(f"request {self.job.id}: the stream is cut after its first byte")
+                return
+            await more(_event({'type': 'error', 'error': err.body()['error']}, 'error'))
+        await send({'type': 'http.response.body', 'body': b'', 'more_body': False})
+
+async def _open_stream(request, job, body, sse: bool, media_type: str):
+    "Wait for `body`'s first bytes (cancelling the request if the client goes away), then stream it."
+    from fastapi.responses import Response
+    first = asyncio.ensure_future(anext(body))
+    while not first.done():
+        await asyncio.wait({first}, timeout=0.1)
+        if not first.done() and await request.is_disconnected(): job.cancel()
+    try: head = [first.result()]
+    except StopAsyncIteration: head = []
+    except JobCancelled: return Response(status_code=499)
+    except Exception as e: raise failure(job, e) from None
+    async def rest():
+        for b in head: yield b
+        async for b in body: yield b
+    headers = {'X-Request-Id': job.id} | ({} if sse else {'X-Stream-Errors': 'abort'})
+    return _CutOnError(job, sse, rest(), media_type=media_type, headers=headers)
 
 # %% ../../nbs/35_server.ipynb #684bb0f3
 async def _whole(request, job, fmt: str, tokens: bool):
@@ -193,9 +253,8 @@ async def _whole(request, job, fmt: str, tokens: bool):
         if await request.is_disconnected(): job.cancel()
         await asyncio.sleep(0.02)
     try: wav = await run_in_threadpool(job.audio)
-    except TimeoutError as e: raise ApiError(504, f"{e}: the server is overloaded or the text too long "
-                                             "(--request_timeout).") from None
     except JobCancelled: return Response(status_code=499)
+    except Exception as e: raise failure(job, e) from None
     tts = request.app.state.tts
     wav = await run_in_threadpool(tts.apply_watermark, wav)
     head = {'X-Request-Id': job.id}

@@ -9,52 +9,84 @@ import numpy as np, soundfile as sf
 from ..errors import AudioPromptError
 
 # %% auto #0
-__all__ = ['FORMATS', 'encode_audio', 'StreamEncoder', 'upload_seconds', 'read_upload']
+__all__ = ['FORMATS', 'encode_audio', 'decode_audio', 'StreamEncoder', 'upload_seconds', 'read_upload']
 
 # %% ../../nbs/32_codecs.ipynb #2c499142
-FORMATS = {'wav': 'audio/wav', 'pcm': 'audio/pcm', 'flac': 'audio/flac', 'mp3': 'audio/mpeg', 'opus': 'audio/ogg'}
-_SF = {'wav': dict(format='WAV', subtype='PCM_16'), 'flac': dict(format='FLAC', subtype='PCM_16'),
-       'mp3': dict(format='MP3', subtype='MPEG_LAYER_III'), 'opus': dict(format='OGG', subtype='OPUS')}
+FORMATS = {'wav': 'audio/wav', 'pcm': 'audio/pcm', 'flac': 'audio/flac', 'mp3': 'audio/mpeg', 'opus': 'audio/ogg',
+           'aac': 'audio/aac'}
+_SF = {'wav': dict(format='WAV', subtype='PCM_16'), 'flac': dict(format='FLAC', subtype='PCM_16')}
+_AV = {'mp3': ('mp3', 'libmp3lame', 64000, {'write_xing': '0', 'id3v2_version': '0'}),
+       'opus': ('ogg', 'libopus', 32000, {'page_duration': '20000'}),
+       'aac': ('adts', 'aac', 64000, {})}
 
-def _pcm16(wav: np.ndarray) -> bytes:
-    return (np.clip(np.asarray(wav, np.float32), -1, 1) * 32767).round().astype('<i2').tobytes()
+def _pcm16(wav: np.ndarray) -> np.ndarray:
+    "16-bit samples as libsndfile makes them (x 32768, rounded, clipped): 16-bit audio read as floats comes back."
+    return np.clip(np.round(np.asarray(wav, np.float32) * 32768), -32768, 32767).astype('<i2')
+
+class _Bytes(io.RawIOBase):
+    "A write-only file in memory whose bytes are taken as they come."
+    def __init__(self): self.buf = bytearray()
+    def writable(self): return True
+    def write(self, b) -> int:
+        self.buf += b
+        return len(b)
+    def take(self) -> bytes:
+        out = bytes(self.buf)
+        self.buf.clear()
+        return out
+
+class _AvEncoder:
+    "An FFmpeg encoder and muxer (PyAV) writing format `fmt` into memory: `add` and `close` return the bytes ready."
+    def __init__(self, fmt: str, sr: int = 24000):
+        import av
+        container, codec, rate, opts = _AV[fmt]
+        self.sink, self.sr, self.n = _Bytes(), sr, 0
+        self.out = av.open(self.sink, 'w', format=container, options=opts | {'flush_packets': '1'})
+        self.st = self.out.add_stream(codec, rate=sr, layout='mono')
+        self.st.bit_rate = rate
+
+    def _encode(self, frame) -> bytes:
+        for packet in self.st.encode(frame): self.out.mux(packet)
+        return self.sink.take()
+
+    def add(self, wav: np.ndarray) -> bytes:
+        import av
+        pcm = _pcm16(wav)[None]
+        if not pcm.size: return b''
+        frame = av.AudioFrame.from_ndarray(pcm, format='s16', layout='mono')
+        frame.sample_rate, frame.pts, self.n = self.sr, self.n, self.n + pcm.shape[1]
+        return self._encode(frame)
+
+    def close(self) -> bytes:
+        out = self._encode(None)                                          # the encoder's last frames
+        self.out.close()
+        return out + self.sink.take()
 
 def encode_audio(wav: np.ndarray, fmt: str, sr: int = 24000) -> bytes:
     "A whole audio file of mono float `wav` in `fmt` (one of `FORMATS`); `pcm` is raw 16-bit little-endian."
-    if fmt == 'pcm': return _pcm16(wav)
+    if fmt == 'pcm': return _pcm16(wav).tobytes()
+    if fmt in _AV:
+        enc = _AvEncoder(fmt, sr)
+        return enc.add(wav) + enc.close()
     buf = io.BytesIO()
-    sf.write(buf, np.asarray(wav, np.float32), sr, **_SF[fmt])
+    sf.write(buf, _pcm16(wav), sr, **_SF[fmt])                            # rounded as a streamed wav is
     return buf.getvalue()
 
-# %% ../../nbs/32_codecs.ipynb #086919d7
-class _Sink(io.RawIOBase):
-    "A write-only file for libsndfile whose bytes can be taken as they come; rewrites of taken bytes are dropped."
-    def __init__(self): self.buf, self.pos, self.sent = bytearray(), 0, 0
-    def writable(self): return True
-    def seekable(self): return True
-    def tell(self): return self.pos
-    def seek(self, off, whence=0):
-        self.pos = off if whence == 0 else self.pos + off if whence == 1 else len(self.buf) + off
-        return self.pos
-    def write(self, b) -> int:
-        b, n = bytes(b), len(b)
-        skip = min(n, max(self.sent - self.pos, 0))                      # already sent: cannot change any more
-        self.buf[self.pos + skip: self.pos + n] = b[skip:]
-        self.pos += n
-        return n
-    def take(self) -> bytes:
-        out, self.sent = bytes(self.buf[self.sent:]), len(self.buf)
-        return out
+def decode_audio(data: bytes, fmt: str) -> tuple[np.ndarray, int]:
+    "The mono float samples and rate of a file in `fmt` (for tests and clients: soundfile, or PyAV for `aac`)."
+    if fmt == 'pcm': return np.frombuffer(data, '<i2').astype(np.float32) / 32768, 24000
+    if fmt != 'aac': return sf.read(io.BytesIO(data), dtype='float32')
+    import av
+    with av.open(io.BytesIO(data)) as f:
+        x, sr = np.concatenate([fr.to_ndarray() for fr in f.decode(audio=0)], 1), f.streams.audio[0].rate
+    return x.mean(0).astype(np.float32), sr
 
 # %% ../../nbs/32_codecs.ipynb #0a54021f
 class StreamEncoder:
     "Encode audio progressively: `add(wav)` and `close()` return the bytes that are ready (maybe none)."
     def __init__(self, fmt: str, sr: int = 24000):
-        self.fmt, self.sr, self.held, self.f, self.sink = fmt, sr, [], None, _Sink()
-        if fmt in ('mp3', 'opus'):
-            extra = dict(bitrate_mode='CONSTANT', compression_level=0.5) if fmt == 'mp3' else {}   # about 80 kb/s
-            self.f = sf.SoundFile(self.sink, 'w', samplerate=sr, channels=1, **_SF[fmt], **extra)
-        self.head = b''
+        self.fmt, self.sr, self.held, self.head = fmt, sr, [], b''
+        self.av = _AvEncoder(fmt, sr) if fmt in _AV else None
         if fmt == 'wav':                                  # "unknown length": RIFF and data sizes 0xFFFFFFFF
             self.head = (b'RIFF' + struct.pack('<I', 0xFFFFFFFF) + b'WAVEfmt ' +
                          struct.pack('<IHHIIHH', 16, 1, 1, sr, 2 * sr, 2, 16) + b'data' + struct.pack('<I', 0xFFFFFFFF))
@@ -62,20 +94,17 @@ class StreamEncoder:
     def add(self, wav: np.ndarray) -> bytes:
         "Bytes for `wav` (and any header not sent yet)."
         head, self.head = self.head, b''
-        if self.fmt in ('wav', 'pcm'): return head + _pcm16(wav)
+        if self.av is not None: return self.av.add(wav)
         if self.fmt == 'flac':
             self.held.append(np.asarray(wav, np.float32))
             return b''
-        self.f.write(np.asarray(wav, np.float32))
-        return self.sink.take()
+        return head + _pcm16(wav).tobytes()
 
     def close(self) -> bytes:
         "The remaining bytes (a whole FLAC file; the encoder's last frames)."
         if self.fmt == 'flac': return encode_audio(np.concatenate([np.zeros(0, np.float32), *self.held]), 'flac',
                                                    self.sr)
-        if self.f is None: return self.head
-        self.f.close()
-        return self.sink.take()
+        return self.av.close() if self.av is not None else self.head
 
 # %% ../../nbs/32_codecs.ipynb #c0dec5aa
 _NOT_AUDIO = "The upload is not audio soundfile can read: send WAV, FLAC, MP3 or OGG."

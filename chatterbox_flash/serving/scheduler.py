@@ -166,13 +166,12 @@ class Scheduler:
         live = self.dec is not None and self.dec.live > 0
         cfg, room, out = self.dec.cfg if live else None, self.max_batch - self.live_rows, []
         with self.cv:
+            for job in [j for j in self.waiting if j.cancelled.is_set() or j.expired]:   # leave now, even when full
+                self.waiting.remove(job)
+                if not job.cancelled.is_set(): job.cancel(TimeoutError(f"request {job.id} timed out while waiting"))
+                self._end(job, job.error)
             while self.waiting and room > 0:
                 job = self.waiting[0]
-                if job.cancelled.is_set() or job.expired:
-                    self.waiting.popleft()
-                    if not job.cancelled.is_set(): job.cancel(TimeoutError(f"request {job.id} timed out while waiting"))
-                    self._end(job, job.error)
-                    continue
                 if cfg is not None and job.cfg != cfg: break              # other knobs: wait for this batch to drain
                 cfg = job.cfg
                 n = min(room, len(job.pieces) - job.admitted)

@@ -9,6 +9,7 @@ from pathlib import Path
 from ..decoding.config import add_decode_flags, add_model_flags, config_from_args, check_option
 from ..errors import ChatterboxFlashError
 from .app import build_app
+from .ws import add_ws_routes
 
 # %% auto #0
 __all__ = ['build_parser', 'check_settings', 'load', 'main']
@@ -26,7 +27,10 @@ def build_parser() -> argparse.ArgumentParser:
       help="most pieces vocoded together per vocoder tick, in one batched flow pass (default 16; 1: one at a time)")
     a("--api_key", default=os.environ.get('CHATTERBOX_FLASH_API_KEY'),
       help="require 'Authorization: Bearer KEY' on /v1 (default: $CHATTERBOX_FLASH_API_KEY; none: open)")
-    a("--voices_dir", default=str(Path.home() / '.cache' / 'chatterbox-flash' / 'voices'), help="where voices live")
+    a("--voices_dir", default=str(Path.home() / '.cache' / 'chatterbox-flash' / 'voices'),
+      help="where voices live (the library's source of truth; servers may share it)")
+    a("--voice_cache", type=int, default=32, help="uploaded voices kept conditioned in memory, last used (default 32)")
+    a("--max_voices", type=int, default=1000, help="most voices stored; more uploads get 507 (default 1000)")
     a("--max_input_chars", type=int, default=4096, help="longest input text (default 4096)")
     a("--max_upload_bytes", type=int, default=10_000_000, help="largest voice upload (default 10 MB)")
     a("--max_upload_seconds", type=float, default=60, help="longest voice upload (default 60 s)")
@@ -41,7 +45,8 @@ def check_settings(a: argparse.Namespace) -> argparse.Namespace:
     "Check the flags (before any weights load); adds `cfg`, the server's `DecodeConfig`."
     a.cfg = config_from_args(a)
     for k, lo, hi in (('--port', 0, 65535), ('--max_batch', 1, None), ('--max_queue', 0, None),
-                      ('--vocoder_batch', 1, None), ('--max_input_chars', 1, None), ('--max_upload_bytes', 1, None)):
+                      ('--vocoder_batch', 1, None), ('--max_input_chars', 1, None), ('--max_upload_bytes', 1, None),
+                      ('--voice_cache', 0, None), ('--max_voices', 1, None)):
         check_option(k, getattr(a, k[2:]), lo=lo, hi=hi)
     for k in ('--n_cfm_timesteps', '--max_speech_tokens'): check_option(k, getattr(a, k[2:]))   # the pipeline's ranges
     for k in ('--max_upload_seconds', '--request_timeout'): check_option(k, getattr(a, k[2:]), lo=0, whole=False)
@@ -74,5 +79,5 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     import uvicorn
-    uvicorn.run(build_app(tts, a), host=a.host, port=a.port, log_level=a.log_level)
+    uvicorn.run(add_ws_routes(build_app(tts, a)), host=a.host, port=a.port, log_level=a.log_level)
     return 0

@@ -4,7 +4,8 @@
 
 # %% ../../nbs/34_voices.ipynb #142534cb
 from __future__ import annotations
-import re, secrets, tempfile, threading, time
+import logging, re, secrets, tempfile, threading, time
+from collections import OrderedDict
 from pathlib import Path
 import torch
 from fastcore.basics import patch
@@ -15,7 +16,8 @@ from .codecs import read_upload, upload_seconds
 from .protocol import ApiError
 
 # %% auto #0
-__all__ = ['VOICE_ID', 'conds_to_tensors', 'conds_from_tensors', 'VoiceStore', 'upload_conditionals', 'add_voice_routes']
+__all__ = ['VOICE_ID', 'log', 'conds_to_tensors', 'conds_from_tensors', 'VoiceStore', 'upload_conditionals', 'read_form',
+           'add_voice_routes']
 
 # %% ../../nbs/34_voices.ipynb #52167e38
 VOICE_ID = re.compile(r'^voice_[0-9a-f]{16}$')
@@ -36,47 +38,104 @@ def conds_from_tensors(d: dict, device='cpu'):
     return Conditionals(t3, gen).to(device)
 
 # %% ../../nbs/34_voices.ipynb #780a7016
+log = logging.getLogger('chatterbox_flash.serving.voices')
+
 class VoiceStore:
-    "Voices on disk (`dir/<id>.safetensors`) and in memory; `default` is the bundled (or the checkpoint's) voice."
-    def __init__(self, dir, default_conds, device='cpu'):
-        from safetensors import safe_open
+    """Voices on disk (`dir/<id>.safetensors`, the source of truth); the `cache` most recently used conditioned in
+    memory on `device`; at most `max_voices` files; `default` is the bundled (or the checkpoint's) voice."""
+    def __init__(self, dir, default_conds, device='cpu', cache: int = 32, max_voices: int | None = None):
         self.dir, self.device, self.lock = Path(dir), device, threading.Lock()
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.voices = {'default': dict(id='default', name='default', created_at=0, conds=default_conds)}
-        for f in sorted(self.dir.glob('voice_*.safetensors')):
-            if not VOICE_ID.match(f.stem): continue
-            with safe_open(str(f), 'pt') as s:
-                meta, d = s.metadata() or {}, {k: s.get_tensor(k) for k in s.keys()}
-            self.voices[f.stem] = dict(id=f.stem, name=meta.get('name', f.stem), created_at=int(meta.get('created', 0)),
-                                       conds=conds_from_tensors(d, device))
+        self.default, self.cache_size, self.max_voices = default_conds, cache, max_voices
+        self.cache: OrderedDict = OrderedDict()                      # id -> ((mtime, size), Conditionals), LRU last
+
+    def path(self, vid) -> Path | None:
+        "The file of voice id `vid`, or None when `vid` is not a voice id (client strings never become paths)."
+        return self.dir / f'{vid}.safetensors' if isinstance(vid, str) and VOICE_ID.match(vid) else None
 
     def get(self, vid: str):
-        "The `Conditionals` of voice `vid`, or None."
-        v = self.voices.get(vid) if isinstance(vid, str) else None
-        return None if v is None else v['conds']
+        "The `Conditionals` of voice `vid`, or None when there is none; `ApiError` 500 when its file is unreadable."
+        if vid == 'default': return self.default
+        if (p := self.path(vid)) is None: return None
+        try: st = p.stat()
+        except FileNotFoundError: return self._forget(vid)
+        stamp = (st.st_mtime_ns, st.st_size)
+        with self.lock:
+            if (hit := self.cache.get(vid)) and hit[0] == stamp:
+                self.cache.move_to_end(vid)
+                return hit[1]
+        conds = self._load(vid, p)
+        with self.lock:
+            self.cache[vid] = (stamp, conds)
+            self.cache.move_to_end(vid)
+            while len(self.cache) > self.cache_size: self.cache.popitem(last=False)
+        return conds
 
-    def list(self) -> list[dict]:
-        return [{k: v[k] for k in ('id', 'name', 'created_at')} | {'object': 'voice'} for v in self.voices.values()]
+    def _forget(self, vid: str):
+        with self.lock: self.cache.pop(vid, None)
+
+    def _load(self, vid: str, p: Path):
+        from safetensors import safe_open
+        try:
+            with safe_open(str(p), 'pt') as s: d = {k: s.get_tensor(k) for k in s.keys()}
+            return conds_from_tensors(d, self.device)
+        except Exception as e:
+            log.error(f"voice {vid}: {p} is unreadable: {type(e).__name__}: {e}")
+            raise ApiError(500, f"Voice {vid!r} is unreadable on disk ({type(e).__name__}): delete it (DELETE "
+                           f"/v1/voices/{vid}) and upload its recording again.", 'voice', 'voice_unreadable') from None
+
+    def files(self) -> list[Path]:
+        "The voice files in the folder."
+        return [f for f in self.dir.glob('voice_*.safetensors') if VOICE_ID.match(f.stem)]
+
+    @property
+    def in_memory(self) -> int: return len(self.cache)
+
+# %% ../../nbs/34_voices.ipynb #0a4ec777
+def _record(f: Path) -> dict:
+    "A voice file's record, from its header only (an unreadable one still lists, by its id)."
+    from safetensors import safe_open
+    try:
+        with safe_open(str(f), 'pt') as s: meta = s.metadata() or {}
+    except Exception: meta = {}
+    return dict(id=f.stem, name=meta.get('name', f.stem), created_at=int(meta.get('created', 0)), object='voice')
+
+@patch
+def list(self: VoiceStore) -> list[dict]:
+    "Every voice: `default`, then the folder's, oldest first."
+    def written(f):
+        try: return f.stat().st_mtime_ns
+        except FileNotFoundError: return 0                           # deleted meanwhile
+    recs = [_record(f) for f in sorted(self.files(), key=written)]
+    return [dict(id='default', name='default', created_at=0, object='voice')] + recs
 
 # %% ../../nbs/34_voices.ipynb #b37fe5a1
 @patch
+def check_room(self: VoiceStore):
+    "`ApiError` 507 when the folder already holds `max_voices` voices."
+    if self.max_voices is not None and (n := len(self.files())) >= self.max_voices:
+        raise ApiError(507, f"The voice library is full: {n} voices are stored (--max_voices {self.max_voices}). "
+                       "Delete a voice (DELETE /v1/voices/{id}) or raise --max_voices.", 'file', 'voice_library_full')
+
+@patch
 def add(self: VoiceStore, name: str, conds) -> dict:
-    "Store `conds` under a new id; returns the voice's record."
+    "Store `conds` under a new id (`ApiError` 507 when the library is full); returns the voice's record."
     from safetensors.torch import save_file
     vid, created = f'voice_{secrets.token_hex(8)}', int(time.time())
     tmp = self.dir / f'.{vid}.tmp'
-    save_file(conds_to_tensors(conds), str(tmp), metadata=dict(name=name, created=str(created)))
-    tmp.replace(self.dir / f'{vid}.safetensors')
-    with self.lock: self.voices[vid] = dict(id=vid, name=name, created_at=created, conds=conds)
-    return {k: self.voices[vid][k] for k in ('id', 'name', 'created_at')} | {'object': 'voice'}
+    with self.lock:                                                  # one check and write at a time
+        self.check_room()
+        save_file(conds_to_tensors(conds), str(tmp), metadata=dict(name=name, created=str(created)))
+        tmp.replace(self.path(vid))
+    return dict(id=vid, name=name, created_at=created, object='voice')
 
 # %% ../../nbs/34_voices.ipynb #fcae8c5b
 @patch
 def delete(self: VoiceStore, vid: str) -> bool:
     "Remove an uploaded voice; False when there is none of that id (`default` cannot be removed)."
-    if not isinstance(vid, str) or not VOICE_ID.match(vid) or vid not in self.voices: return False
-    with self.lock: self.voices.pop(vid)
-    (self.dir / f'{vid}.safetensors').unlink(missing_ok=True)
+    if (p := self.path(vid)) is None or not p.exists(): return False
+    self._forget(vid)
+    p.unlink(missing_ok=True)
     return True
 
 # %% ../../nbs/34_voices.ipynb #09a16cdc
@@ -99,7 +158,33 @@ def upload_conditionals(tts, data: bytes, max_seconds: float, lock: threading.Lo
         except AudioPromptError as e:
             raise ApiError(400, str(e).replace(f"Audio prompt {p}", "The upload"), 'file') from None
 
-# %% ../../nbs/34_voices.ipynb #b1cf817e
+# %% ../../nbs/34_voices.ipynb #65731181
+_FORM_SLACK = 65536                                  # bytes of the form around the file: boundaries, headers, name
+
+def _too_big(limit: int) -> ApiError:
+    "A 413 that closes the connection: the rest of the body is not read (uvicorn would read and drop it otherwise)."
+    return ApiError(413, f"The upload is over {limit} bytes (--max_upload_bytes).", 'file',
+                    headers={'Connection': 'close'})
+
+async def read_form(request, limit: int):
+    """The multipart form of `request`, parsed as its body arrives; `ApiError` 413 once the body passes `limit` bytes
+    and the form's slack (with or without a `Content-Length`), 400 when it is not a form."""
+    from starlette.formparsers import MultiPartException, MultiPartParser
+    if not request.headers.get('content-type', '').startswith('multipart/form-data'):
+        raise ApiError(400, "Send multipart/form-data with a 'file' and a 'name'.")
+    try: declared = int(request.headers.get('content-length') or 0)
+    except ValueError: raise ApiError(400, "The Content-Length header is not a number.") from None
+    if declared > limit + _FORM_SLACK: raise _too_big(limit)
+    async def counted():
+        n = 0
+        async for chunk in request.stream():
+            n += len(chunk)
+            if n > limit + _FORM_SLACK: raise _too_big(limit)
+            yield chunk
+    try: return await MultiPartParser(request.headers, counted(), max_files=1, max_fields=4).parse()
+    except MultiPartException: raise ApiError(400, "Send multipart/form-data with a 'file' and a 'name'.") from None
+
+# %% ../../nbs/34_voices.ipynb #555febee
 def add_voice_routes(app):
     "`POST /v1/voices` (upload), `GET /v1/voices` (list), `DELETE /v1/voices/{id}` on FastAPI `app`."
     from fastapi.responses import JSONResponse
@@ -107,16 +192,14 @@ def add_voice_routes(app):
     @app.post('/v1/voices')
     async def add_voice(request: Request):
         st, limit = request.app.state, request.app.state.settings.max_upload_bytes
-        if int(request.headers.get('content-length') or 0) > limit + 65536:
-            raise ApiError(413, f"The upload is over {limit} bytes (--max_upload_bytes).", 'file')
-        try: form = await request.form(max_files=1, max_fields=4)
-        except Exception: raise ApiError(400, "Send multipart/form-data with a 'file' and a 'name'.") from None
+        st.voices.check_room()                                        # before any byte is read
+        form = await read_form(request, limit)
         f, name = form.get('file'), form.get('name')
         if not hasattr(f, 'read'): raise ApiError(400, "The form has no 'file' upload.", 'file')
         if not isinstance(name, str) or not 0 < len(name.strip()) <= 64:
             raise ApiError(400, "Give the voice a 'name' of 1 to 64 characters.", 'name')
         data = await f.read(limit + 1)
-        if len(data) > limit: raise ApiError(413, f"The upload is over {limit} bytes (--max_upload_bytes).", 'file')
+        if len(data) > limit: raise _too_big(limit)
         conds = await run_in_threadpool(upload_conditionals, st.tts, data, st.settings.max_upload_seconds,
                                         st.voice_lock)
         return JSONResponse(st.voices.add(name.strip(), conds), 201)
