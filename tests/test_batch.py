@@ -10,7 +10,7 @@ from chatterbox_flash.tools.cli import main
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 MODEL = ["--tiny", "--backend", "cpu", "--dtype", "float32", "--no_watermark", "--max_speech_tokens", "16",
-         "--no_progress"]
+         "--threads", "1", "--no_progress"]         # one thread: faster than two on cores other tests share
 
 def batch(*args):
     "`chatterbox-flash batch ...` in this process: (exit code, stdout, stderr)."
