@@ -13,11 +13,13 @@ __all__ = ['RAY_EXTRA', 'GPU_BACKENDS', 'need_ray', 'add_ray_flags', 'check_ray_
 # %% ../../nbs/37_cluster.ipynb #48e18d40
 RAY_EXTRA = "pip install 'chatterbox-flash[ray]'"
 
-def need_ray():
-    "The `ray` module; an `OptionError` naming the extra to install when it is missing."
-    try: import ray
-    except ImportError:
-        raise OptionError(f"--ray needs Ray, which is not installed: {RAY_EXTRA} (or leave out --ray).") from None
+def need_ray(load: bool = True):
+    "The `ray` module (`load=False`: only check that it is installed); an `OptionError` naming the extra if it is not."
+    import importlib.util
+    if importlib.util.find_spec('ray') is None:
+        raise OptionError(f"--ray needs Ray, which is not installed: {RAY_EXTRA} (or leave out --ray).")
+    if not load: return None
+    import ray
     return ray
 
 # %% ../../nbs/37_cluster.ipynb #4a40fa47
@@ -48,6 +50,7 @@ def check_ray_flags(a: argparse.Namespace, autoscale: bool = False) -> argparse.
     if not a.ray:
         if given := _ray_flags_given(a): raise OptionError(f"{', '.join(given)} place(s) Ray replicas: add --ray.")
         return a
+    need_ray(load=False)                                       # before anything loads (importing it comes later)
     r = str(1 if a.replicas is None else a.replicas)
     if autoscale and r == 'auto': a.replicas = 'auto'
     elif r.isdigit() and int(r) >= 1: a.replicas = int(r)
