@@ -13,7 +13,7 @@ PIP="$VPY -m pip install -q --disable-pip-version-check -c constraints.txt"
 $VPY -m pip install -q --disable-pip-version-check --upgrade pip
 # earlier versions of this script put chatterbox-tts here: it ships the same `chatterbox` files, so it goes first
 $VPY -m pip show -q chatterbox-tts >/dev/null 2>&1 && $VPY -m pip uninstall -q -y chatterbox-tts
-EXTRAS=dev,mlx,eval,int8,serve
+EXTRAS=dev,mlx,eval,int8,serve,batch,ray
 [ -n "${WITH_FLASHINFER:-}" ] && EXTRAS=$EXTRAS,flashinfer
 $PIP -e ".[$EXTRAS]"
 # headless Chromium and its WebDriver for the browser tests (docs site, JupyterLab); Debian packages, skipped where apt

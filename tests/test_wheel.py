@@ -8,6 +8,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 EXTRAS = "serve,mlx,int8,eval"
+DECLARED = EXTRAS + ",batch,ray"    # also declared; ray (750 MB) is not installed by this test
 
 CLEAN_ENV = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
 
@@ -36,7 +37,8 @@ def test_wheel_declares_everything(wheel):
                 "resemble-perth==1.0.1"):
         assert f"Requires-Dist: {req}" in meta, req
     assert "Requires-Dist: chatterbox-tts" not in meta               # its torch 2.6 pin cannot coexist with ours
-    for extra in EXTRAS.split(","): assert f"Provides-Extra: {extra}" in meta, extra
+    for extra in DECLARED.split(","): assert f"Provides-Extra: {extra}" in meta, extra
+    assert 'Requires-Dist: ray[data,serve]; extra == "ray"' in meta, meta[-2000:]
 
 def test_wheel_alone_in_a_fresh_venv(wheel, tmp_path):
     venv = tmp_path / "venv"

@@ -17,7 +17,8 @@ __all__ = ['build_parser', 'check_settings', 'load', 'main']
 # %% ../../nbs/36_serve.ipynb #bcb57604
 def build_parser() -> argparse.ArgumentParser:
     "The `chatterbox-flash serve` argument parser."
-    p = argparse.ArgumentParser(prog="chatterbox-flash serve", description="OpenAI-compatible speech server.")
+    p = argparse.ArgumentParser(prog="chatterbox-flash serve", description="OpenAI-compatible speech server.",
+                                epilog="Many replicas behind one endpoint: chatterbox-flash serve --ray --help")
     a = p.add_argument
     a("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; 0.0.0.0 for all interfaces)")
     a("--port", type=int, default=8000, help="port (default 8000)")

@@ -190,15 +190,21 @@ def run(a: argparse.Namespace) -> int:
 # %% ../../nbs/19_cli.ipynb #354637d0
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `chatterbox-flash` and `synthesize.py`: exit code 0, 1 (some texts skipped) or 2 (bad input).
-    `chatterbox-flash serve ...` runs the speech server instead (see the Serving page)."""
+    `chatterbox-flash serve ...` runs the speech server instead (see the Serving page), and `chatterbox-flash batch
+    ...` a batch job (see the Batch jobs page)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ['serve']:
-        try: from chatterbox_flash.serving.serve import main as serve
+        try:
+            if '--ray' in argv: from chatterbox_flash.serving.ray_serve import main as serve   # the Serving on Ray page
+            else: from chatterbox_flash.serving.serve import main as serve
         except ImportError as e:
             print(f"chatterbox-flash serve needs the server extra ({e.name} is missing): pip install "
                   "'chatterbox-flash[serve]'", file=sys.stderr)
             return 2
         return serve(argv[1:])
+    if argv[:1] == ['batch']:
+        from chatterbox_flash.tools.batch import main as batch
+        return batch(argv[1:])
     a = build_parser().parse_args(argv)
     if a.verbose:
         from chatterbox_flash.runtime.env import set_verbose
