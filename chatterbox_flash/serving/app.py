@@ -6,7 +6,6 @@
 from __future__ import annotations
 import asyncio, base64, json, logging, secrets, threading
 from anyio import CapacityLimiter, to_thread
-from fastcore.basics import patch
 from fastapi import Request                 # at module level: the routes' annotations are resolved here
 from starlette.responses import StreamingResponse
 from ..errors import TextInputError
@@ -42,21 +41,19 @@ class ServerHooks(Hooks):
     def on_tokens(self, n: int): self.tokens.inc(n)
     def on_first_audio(self, job): self.ttfa.observe(job.t_first - job.t_submit)
 
+    def on_end(self, job):
+        "Count the audio; write the request's log line."
+        secs = job.samples / self.sr
+        self.audio.inc(secs)
+        ttfa = f"{job.t_first - job.t_submit:.3f}s" if job.t_first else '-'
+        rtf = f"{(job.t_end - job.t_submit) / secs:.3f}" if secs and job.t_end else '-'
+        log.info(f"request {job.id} chars={job.chars} audio={secs:.2f}s ttfa={ttfa} rtf={rtf} status={job_status(job)}")
+
 # %% ../../nbs/35_server.ipynb #90813b57
 def job_status(job) -> str:
     "How a request ended: ok, cancelled (client gone), timeout or error."
     if job.error is None: return 'ok' if job.finished.is_set() else 'cancelled'
     return 'timeout' if isinstance(job.error, TimeoutError) else 'error'
-
-# %% ../../nbs/35_server.ipynb #0f0cd6bb
-@patch
-def on_end(self: ServerHooks, job):
-    "Count the audio; write the request's log line."
-    secs = job.samples / self.sr
-    self.audio.inc(secs)
-    ttfa = f"{job.t_first - job.t_submit:.3f}s" if job.t_first else '-'
-    rtf = f"{(job.t_end - job.t_submit) / secs:.3f}" if secs and job.t_end else '-'
-    log.info(f"request {job.id} chars={job.chars} audio={secs:.2f}s ttfa={ttfa} rtf={rtf} status={job_status(job)}")
 
 # %% ../../nbs/35_server.ipynb #f2098cb4
 _ENDPOINTS = ('/v1/audio/speech', '/v1/models', '/v1/voices', '/health', '/metrics')

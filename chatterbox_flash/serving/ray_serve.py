@@ -9,11 +9,11 @@ from ..errors import ChatterboxFlashError
 from ..runtime.cluster import add_ray_flags, check_ray_flags, init_ray, check_fits
 from .serve import build_parser as serve_parser, check_settings, load
 from .app import build_app
-from .voices import VoiceStore, VOICE_ID, conds_from_tensors
+from .ws import add_ws_routes
 
 # %% auto #0
-__all__ = ['build_parser', 'check', 'SharedVoiceStore', 'LabelledRegistry', 'replica_app', 'SpeechReplica', 'ongoing_limit',
-           'deployment', 'app', 'main']
+__all__ = ['build_parser', 'check', 'LabelledRegistry', 'replica_app', 'SpeechReplica', 'ongoing_limit', 'deployment', 'app',
+           'main']
 
 # %% ../../nbs/39_ray_serve.ipynb #b14b7139
 def build_parser() -> argparse.ArgumentParser:
@@ -26,42 +26,6 @@ def check(a: argparse.Namespace) -> argparse.Namespace:
     "Check the server's flags and the Ray flags of parsed `a` (in place), before anything loads or starts."
     check_ray_flags(check_settings(a), autoscale=True)
     return a
-
-# %% ../../nbs/39_ray_serve.ipynb #a63463b3
-class SharedVoiceStore(VoiceStore):
-    "A `VoiceStore` on a directory replicas share: voices others added are read on first use, deleted ones go."
-    def _file(self, vid: str): return self.dir / f'{vid}.safetensors'
-
-    def _read(self, vid: str):
-        from safetensors import safe_open
-        try:
-            with safe_open(str(self._file(vid)), 'pt') as s:
-                meta, d = s.metadata() or {}, {k: s.get_tensor(k) for k in s.keys()}
-        except (FileNotFoundError, OSError): return
-        rec = dict(id=vid, name=meta.get('name', vid), created_at=int(meta.get('created', 0)),
-                   conds=conds_from_tensors(d, self.device))
-        with self.lock: self.voices.setdefault(vid, rec)
-
-    def get(self, vid: str):
-        "The `Conditionals` of voice `vid` (read from the shared directory if another replica added it), or None."
-        if isinstance(vid, str) and VOICE_ID.match(vid):
-            if not self._file(vid).exists():
-                with self.lock: self.voices.pop(vid, None)
-            elif vid not in self.voices: self._read(vid)
-        return super().get(vid)
-
-    def list(self) -> list[dict]:
-        "The voices in the shared directory (and the default)."
-        on_disk = {f.stem for f in self.dir.glob('voice_*.safetensors') if VOICE_ID.match(f.stem)}
-        for vid in on_disk - set(self.voices): self._read(vid)
-        with self.lock:
-            for vid in [v for v in self.voices if v != 'default' and v not in on_disk]: self.voices.pop(vid)
-        return super().list()
-
-    def delete(self, vid: str) -> bool:
-        "Remove voice `vid`, whichever replica added it; False when there is none."
-        self.get(vid)
-        return super().delete(vid)
 
 # %% ../../nbs/39_ray_serve.ipynb #3f82fe9c
 class LabelledRegistry:
@@ -85,9 +49,8 @@ class _ReplicaHeader:
         await self.app(scope, receive, send_)
 
 def replica_app(tts, settings, replica: str):
-    "`build_app(tts, settings)` as replica `replica` serves it: shared voices, labelled metrics, `X-Replica`."
-    app = build_app(tts, settings)
-    app.state.voices = SharedVoiceStore(settings.voices_dir, settings.default_conds, tts.device)
+    "`build_app(tts, settings)` as replica `replica` serves it: the WebSocket route too, labelled metrics, `X-Replica`."
+    app = add_ws_routes(build_app(tts, settings))
     app.state.registry = LabelledRegistry(app.state.registry, replica)
     app.add_middleware(_ReplicaHeader, replica=replica)
     return app

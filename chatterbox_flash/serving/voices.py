@@ -8,7 +8,6 @@ import logging, re, secrets, tempfile, threading, time
 from collections import OrderedDict
 from pathlib import Path
 import torch
-from fastcore.basics import patch
 from fastapi import Request                 # at module level: the routes' annotations are resolved here
 from ..errors import AudioPromptError
 from ..speech.audio import write_wav
@@ -91,6 +90,38 @@ class VoiceStore:
     @property
     def in_memory(self) -> int: return len(self.cache)
 
+    def list(self) -> list[dict]:
+        "Every voice: `default`, then the folder's, oldest first."
+        def written(f):
+            try: return f.stat().st_mtime_ns
+            except FileNotFoundError: return 0                           # deleted meanwhile
+        recs = [_record(f) for f in sorted(self.files(), key=written)]
+        return [dict(id='default', name='default', created_at=0, object='voice')] + recs
+
+    def check_room(self):
+        "`ApiError` 507 when the folder already holds `max_voices` voices."
+        if self.max_voices is not None and (n := len(self.files())) >= self.max_voices:
+            raise ApiError(507, f"The voice library is full: {n} voices are stored (--max_voices {self.max_voices}). "
+                           "Delete a voice (DELETE /v1/voices/{id}) or raise --max_voices.", 'file', 'voice_library_full')
+
+    def add(self, name: str, conds) -> dict:
+        "Store `conds` under a new id (`ApiError` 507 when the library is full); returns the voice's record."
+        from safetensors.torch import save_file
+        vid, created = f'voice_{secrets.token_hex(8)}', int(time.time())
+        tmp = self.dir / f'.{vid}.tmp'
+        with self.lock:                                                  # one check and write at a time
+            self.check_room()
+            save_file(conds_to_tensors(conds), str(tmp), metadata=dict(name=name, created=str(created)))
+            tmp.replace(self.path(vid))
+        return dict(id=vid, name=name, created_at=created, object='voice')
+
+    def delete(self, vid: str) -> bool:
+        "Remove an uploaded voice; False when there is none of that id (`default` cannot be removed)."
+        if (p := self.path(vid)) is None or not p.exists(): return False
+        self._forget(vid)
+        p.unlink(missing_ok=True)
+        return True
+
 # %% ../../nbs/34_voices.ipynb #0a4ec777
 def _record(f: Path) -> dict:
     "A voice file's record, from its header only (an unreadable one still lists, by its id)."
@@ -99,44 +130,6 @@ def _record(f: Path) -> dict:
         with safe_open(str(f), 'pt') as s: meta = s.metadata() or {}
     except Exception: meta = {}
     return dict(id=f.stem, name=meta.get('name', f.stem), created_at=int(meta.get('created', 0)), object='voice')
-
-@patch
-def list(self: VoiceStore) -> list[dict]:
-    "Every voice: `default`, then the folder's, oldest first."
-    def written(f):
-        try: return f.stat().st_mtime_ns
-        except FileNotFoundError: return 0                           # deleted meanwhile
-    recs = [_record(f) for f in sorted(self.files(), key=written)]
-    return [dict(id='default', name='default', created_at=0, object='voice')] + recs
-
-# %% ../../nbs/34_voices.ipynb #b37fe5a1
-@patch
-def check_room(self: VoiceStore):
-    "`ApiError` 507 when the folder already holds `max_voices` voices."
-    if self.max_voices is not None and (n := len(self.files())) >= self.max_voices:
-        raise ApiError(507, f"The voice library is full: {n} voices are stored (--max_voices {self.max_voices}). "
-                       "Delete a voice (DELETE /v1/voices/{id}) or raise --max_voices.", 'file', 'voice_library_full')
-
-@patch
-def add(self: VoiceStore, name: str, conds) -> dict:
-    "Store `conds` under a new id (`ApiError` 507 when the library is full); returns the voice's record."
-    from safetensors.torch import save_file
-    vid, created = f'voice_{secrets.token_hex(8)}', int(time.time())
-    tmp = self.dir / f'.{vid}.tmp'
-    with self.lock:                                                  # one check and write at a time
-        self.check_room()
-        save_file(conds_to_tensors(conds), str(tmp), metadata=dict(name=name, created=str(created)))
-        tmp.replace(self.path(vid))
-    return dict(id=vid, name=name, created_at=created, object='voice')
-
-# %% ../../nbs/34_voices.ipynb #fcae8c5b
-@patch
-def delete(self: VoiceStore, vid: str) -> bool:
-    "Remove an uploaded voice; False when there is none of that id (`default` cannot be removed)."
-    if (p := self.path(vid)) is None or not p.exists(): return False
-    self._forget(vid)
-    p.unlink(missing_ok=True)
-    return True
 
 # %% ../../nbs/34_voices.ipynb #09a16cdc
 def _too_long(seconds: float, max_seconds: float) -> ApiError:
