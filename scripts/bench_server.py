@@ -12,6 +12,13 @@ notebook plots it) and a table on stdout.
     python scripts/bench_server.py                          # offline: tiny T3, released-size S3Gen, default dtype
     python scripts/bench_server.py --tiny --backend cpu --dtype float32 --max_batch 16 1     # tiny, both batchings
     python scripts/bench_server.py --checkpoint DIR --backend gpu --max_speech_tokens 250
+
+Soak (`--soak MINUTES`): one server, `--clients` clients (default 16) for that long, each sending a random mix of
+streamed and whole requests in every format, SSE, voice uploads (then speech in that voice, then a delete), clients
+that vanish mid-stream and bad requests. Every request must end (no hang past its timeout) with an expected status;
+the server's RSS, live rows and queue are sampled every 2 s; afterwards both must return to their idle level.
+
+    python scripts/bench_server.py --soak 10 --tiny --backend cpu --out benchmarks/server_soak.json
 """
 import argparse, json, os, socket, subprocess, sys, threading, time
 from pathlib import Path
@@ -80,6 +87,101 @@ def run_level(base: str, clients: int, requests: int, tokens: int, knobs: dict) 
                 total_p50=q("total", 50), total_p95=q("total", 95))
 
 
+EXPECTED = {"stream": {200}, "whole": {200}, "sse": {200}, "voice": {201, 200}, "vanish": {200}, "bad": {400},
+            "full": {429}}
+
+
+def rss_mb(pid: int) -> float:
+    "Resident memory of process `pid` in MB (Linux /proc)."
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"): return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def gauges(base: str) -> dict:
+    "Live rows and queue depth from /metrics."
+    import httpx
+    out = {}
+    for line in httpx.get(base + "/metrics", timeout=30).text.splitlines():
+        for k in ("live_rows", "queue_depth"):
+            if line.startswith(f"chatterbox_flash_{k} "): out[k] = float(line.split()[1])
+    return out
+
+
+def soak_action(base: str, kind: str, rng, voice_wav: bytes, tokens: int, knobs: dict) -> int:
+    "One request of `kind`; its HTTP status (429 counts as the queue being full, never as a failure)."
+    import httpx
+    text = TEXTS[int(rng.integers(len(TEXTS)))]
+    body = dict(model="chatterbox-flash", input=text, voice="default", max_speech_tokens=tokens, **knobs)
+    fmt = ["pcm", "wav", "mp3", "opus", "aac", "flac"][int(rng.integers(6))]
+    with httpx.Client(base_url=base, timeout=300) as c:
+        if kind == "stream" or kind == "vanish" or kind == "sse":
+            extra = dict(stream_format="sse") if kind == "sse" else {}
+            with c.stream("POST", "/v1/audio/speech", json=dict(body, response_format=fmt, **extra)) as r:
+                for _ in r.iter_bytes():
+                    if kind == "vanish": break                      # the client goes away after its first bytes
+                return r.status_code
+        if kind == "whole":
+            return c.post("/v1/audio/speech", json=dict(body, response_format=fmt, stream=False)).status_code
+        if kind == "bad":
+            return c.post("/v1/audio/speech", json=dict(body, temperature=-1)).status_code
+        r = c.post("/v1/voices", data=dict(name="soak"), files=dict(file=("v.wav", voice_wav, "audio/wav")))
+        if r.status_code != 201: return r.status_code
+        vid = r.json()["id"]
+        s = c.post("/v1/audio/speech", json=dict(body, voice=vid, response_format="wav", stream=False)).status_code
+        d = c.delete(f"/v1/voices/{vid}").status_code
+        return s if s != 200 else d
+
+
+def soak(a, model_flags: list, knobs: dict, log) -> dict:
+    "The soak run (see the module docstring); its samples and per-kind status counts."
+    import httpx
+    from chatterbox_flash.checkpoints.tiny import REF_VOICE
+    voice_wav = Path(REF_VOICE).read_bytes()
+    clients = a.clients[-1]
+    proc, base = start_server(model_flags + ["--max_speech_tokens", str(a.max_speech_tokens)], a.max_batch[0],
+                              a.vocoder_batch[0], clients, log)
+    kinds = ["stream", "whole", "sse", "voice", "vanish", "bad"]
+    weights = np.array([4, 3, 2, 1, 2, 1], float)
+    statuses, lock, samples, stop = {}, threading.Lock(), [], threading.Event()
+    def client(i):
+        rng = np.random.default_rng(i)
+        while not stop.is_set():
+            kind = kinds[int(rng.choice(len(kinds), p=weights / weights.sum()))]
+            try: st = soak_action(base, kind, rng, voice_wav, a.max_speech_tokens, knobs)
+            except httpx.TimeoutException: st = "hang"
+            except httpx.HTTPError as e: st = type(e).__name__
+            if st == 429: kind = "full"
+            with lock: statuses.setdefault(kind, {}).setdefault(str(st), 0); statuses[kind][str(st)] += 1
+    def sample(t0):
+        samples.append(dict(t=time.monotonic() - t0, rss_mb=rss_mb(proc.pid), **gauges(base)))
+    try:
+        one_request(base, "Warm up.", 16, knobs)
+        t0 = time.monotonic()
+        sample(t0)
+        ts = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
+        for t in ts: t.start()
+        end = t0 + 60 * a.soak
+        while time.monotonic() < end:
+            time.sleep(2)
+            sample(t0)
+        stop.set()
+        for t in ts: t.join(600)
+        hung_clients = sum(t.is_alive() for t in ts)
+        t_stop = time.monotonic() - t0
+        for _ in range(15):                                         # idle again: rows and queue drain
+            time.sleep(2)
+            sample(t0)
+        healthy = httpx.get(base + "/health", timeout=30).status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(60)
+    bad = {k: {s: n for s, n in v.items() if not (s.isdigit() and int(s) in EXPECTED[k])} for k, v in statuses.items()}
+    return dict(minutes=a.soak, clients=clients, statuses=statuses, unexpected={k: v for k, v in bad.items() if v},
+                hung_clients=hung_clients, stopped_at=t_stop, samples=samples, healthy_after=healthy,
+                requests=sum(sum(v.values()) for v in statuses.values()))
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--clients", type=int, nargs="+", default=[1, 4, 16], help="concurrent clients (default 1 4 16)")
@@ -90,15 +192,30 @@ def main(argv=None) -> int:
     p.add_argument("--requests", type=int, default=2, help="requests per client per level (default 2)")
     p.add_argument("--max_speech_tokens", type=int, default=48, help="speech tokens per request (default 48)")
     p.add_argument("--temperature", type=float, default=0.0, help="decode temperature (default 0: deterministic)")
-    p.add_argument("--out", default=str(ROOT / "benchmarks" / "server_bench.json"), help="results JSON")
+    p.add_argument("--out", default=None, help="results JSON (default benchmarks/server_bench.json, or "
+                   "benchmarks/server_soak.json with --soak)")
+    p.add_argument("--soak", type=float, default=None, metavar="MINUTES",
+                   help="soak test for MINUTES instead of the benchmark (the last --clients value clients)")
     a, model_flags = p.parse_known_args(argv)                   # the rest goes to the server (--tiny, --backend ...)
     model_flags = model_flags or ["--tiny", "--full_s3gen", "--backend", "cpu"]
     knobs = dict(temperature=a.temperature, position_temperature=0.0)
+    a.out = a.out or str(ROOT / "benchmarks" / ("server_soak.json" if a.soak else "server_bench.json"))
     log = open(Path(a.out).with_suffix(".log"), "w") if Path(a.out).parent.is_dir() else subprocess.DEVNULL
     from chatterbox_flash.tools.bench import machine
     h = machine()
     print(f"{h['cpu']} | {h['flags']} | {h['threads']} threads | torch {h['torch']} | auto dtype {h['auto_dtype']}",
           flush=True)
+    if a.soak:
+        r = dict(machine=h, model_flags=model_flags, max_speech_tokens=a.max_speech_tokens,
+                 **soak(a, model_flags, knobs, log))
+        Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(a.out).write_text(json.dumps(r, indent=1))
+        rss = [x["rss_mb"] for x in r["samples"]]
+        print(f"soak: {r['requests']} requests in {a.soak} min, {r['clients']} clients; statuses {r['statuses']}; "
+              f"unexpected {r['unexpected']}; hung clients {r['hung_clients']}; RSS start {rss[0]:.0f} MB, "
+              f"peak {max(rss):.0f} MB, end {rss[-1]:.0f} MB; live rows at the end "
+              f"{r['samples'][-1].get('live_rows')}; healthy after: {r['healthy_after']}; wrote {a.out}")
+        return 0 if not r["unexpected"] and not r["hung_clients"] and r["healthy_after"] else 1
     results = dict(machine=h, model_flags=model_flags, max_speech_tokens=a.max_speech_tokens,
                    requests_per_client=a.requests, runs=[])
     for mb, vb in [(mb, vb) for mb in a.max_batch for vb in a.vocoder_batch]:

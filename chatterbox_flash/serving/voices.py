@@ -102,7 +102,8 @@ class VoiceStore:
         "`ApiError` 507 when the folder already holds `max_voices` voices."
         if self.max_voices is not None and (n := len(self.files())) >= self.max_voices:
             raise ApiError(507, f"The voice library is full: {n} voices are stored (--max_voices {self.max_voices}). "
-                           "Delete a voice (DELETE /v1/voices/{id}) or raise --max_voices.", 'file', 'voice_library_full')
+                           "Delete a voice (DELETE /v1/voices/{id}) or raise --max_voices.", 'file',
+                           'voice_library_full')
 
     def add(self, name: str, conds) -> dict:
         "Store `conds` under a new id (`ApiError` 507 when the library is full); returns the voice's record."
