@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+from bench_server import one_request as server_request          # noqa: E402  (the same request as bench_server)
 CODE = "import sys; from chatterbox_flash.tools.cli import main; sys.exit(main())"
 TEXTS = ["Hello there, how are you today?", "The quick brown fox jumps over the lazy dog.",
          "Streaming speech arrives block by block.", "Numbers like forty two are spoken in words."]
@@ -62,16 +64,8 @@ def start_server(flags: list, log):
 
 
 def one_request(base: str, text: str, tokens: int) -> dict:
-    import httpx
-    body = dict(model="chatterbox-flash", input=text, voice="default", response_format="pcm",
-                max_speech_tokens=tokens, temperature=0, position_temperature=0)
-    t0, first, n = time.monotonic(), None, 0
-    with httpx.stream("POST", base + "/v1/audio/speech", json=body, timeout=3600) as r:
-        r.raise_for_status()
-        for b in r.iter_bytes():
-            if first is None and b: first = time.monotonic() - t0
-            n += len(b)
-    return dict(ttfa=first, total=time.monotonic() - t0, audio=n / 2 / 24000)
+    "A streamed pcm request, as the server benchmark sends it (deterministic knobs)."
+    return server_request(base, text, tokens, dict(temperature=0, position_temperature=0))
 
 
 def load(base: str, clients: int, requests: int, tokens: int) -> dict:
