@@ -16,7 +16,7 @@ SHOTS = DOCS / "screenshots"
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-BUILD_INPUTS = ["nbs/*.ipynb", "chatterbox_flash/*.py", "scripts/build_docs.sh", "scripts/docs.py", "mkdocs.yml",
+BUILD_INPUTS = ["nbs/*.ipynb", "chatterbox_flash/**/*.py", "scripts/build_docs.sh", "scripts/docs.py", "mkdocs.yml",
                 "settings.ini"]
 
 pytestmark = pytest.mark.slow
