@@ -17,6 +17,8 @@ Soak (`--soak MINUTES`): one server, `--clients` clients (default 16) for that l
 streamed and whole requests in every format, SSE, voice uploads (then speech in that voice, then a delete), clients
 that vanish mid-stream and bad requests. Every request must end (no hang past its timeout) with an expected status;
 the server's RSS, live rows and queue are sampled every 2 s; afterwards both must return to their idle level.
+At a third and two thirds of the run, and after it, the clients rest until every request has ended: the server's
+idle RSS then (it gives its heap's free pages back when idle) shows whether memory grows with the requests served.
 
     python scripts/bench_server.py --soak 10 --tiny --backend cpu --out benchmarks/server_soak.json
 """
@@ -143,35 +145,54 @@ def soak(a, model_flags: list, knobs: dict, log) -> dict:
                               a.vocoder_batch[0], clients, log)
     kinds = ["stream", "whole", "sse", "voice", "vanish", "bad"]
     weights = np.array([4, 3, 2, 1, 2, 1], float)
-    statuses, lock, samples, stop = {}, threading.Lock(), [], threading.Event()
+    statuses, lock, samples, stop, pause, busy = {}, threading.Lock(), [], threading.Event(), threading.Event(), [0]
     def client(i):
         rng = np.random.default_rng(i)
         while not stop.is_set():
+            with lock:
+                resting = pause.is_set()
+                busy[0] += not resting
+            if resting:
+                time.sleep(0.2)
+                continue
             kind = kinds[int(rng.choice(len(kinds), p=weights / weights.sum()))]
             try: st = soak_action(base, kind, rng, voice_wav, a.max_speech_tokens, knobs)
             except httpx.TimeoutException: st = "hang"
             except httpx.HTTPError as e: st = type(e).__name__
             if st == 429: kind = "full"
-            with lock: statuses.setdefault(kind, {}).setdefault(str(st), 0); statuses[kind][str(st)] += 1
-    def sample(t0):
-        samples.append(dict(t=time.monotonic() - t0, rss_mb=rss_mb(proc.pid), **gauges(base)))
+            with lock:
+                statuses.setdefault(kind, {}).setdefault(str(st), 0)
+                statuses[kind][str(st)] += 1
+                busy[0] -= 1
+    def sample(t0, **kw):
+        samples.append(dict(t=time.monotonic() - t0, rss_mb=rss_mb(proc.pid), **gauges(base), **kw))
+    def rest(t0):
+        "The clients pause; once every request has ended, the server's idle RSS (it trims its heap when idle)."
+        with lock: pause.set()
+        while busy[0]: time.sleep(0.2)
+        time.sleep(4)
+        sample(t0, idle=True)
+        pause.clear()
     try:
         one_request(base, "Warm up.", 16, knobs)
         t0 = time.monotonic()
         sample(t0)
         ts = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
         for t in ts: t.start()
-        end = t0 + 60 * a.soak
+        end, rests = t0 + 60 * a.soak, [t0 + 60 * a.soak * k / 3 for k in (1, 2)]
         while time.monotonic() < end:
             time.sleep(2)
             sample(t0)
+            if rests and time.monotonic() >= rests[0]:
+                rests.pop(0)
+                rest(t0)
         stop.set()
         for t in ts: t.join(600)
         hung_clients = sum(t.is_alive() for t in ts)
         t_stop = time.monotonic() - t0
-        for _ in range(15):                                         # idle again: rows and queue drain
+        for k in range(15):                                         # idle again: rows and queue drain
             time.sleep(2)
-            sample(t0)
+            sample(t0, idle=k == 14)
         healthy = httpx.get(base + "/health", timeout=30).status_code == 200
     finally:
         proc.terminate()
@@ -211,9 +232,10 @@ def main(argv=None) -> int:
         Path(a.out).parent.mkdir(parents=True, exist_ok=True)
         Path(a.out).write_text(json.dumps(r, indent=1))
         rss = [x["rss_mb"] for x in r["samples"]]
+        idle = [f"{x['rss_mb']:.0f} MB at {x['t']:.0f} s" for x in r["samples"] if x.get("idle")]
         print(f"soak: {r['requests']} requests in {a.soak} min, {r['clients']} clients; statuses {r['statuses']}; "
               f"unexpected {r['unexpected']}; hung clients {r['hung_clients']}; RSS start {rss[0]:.0f} MB, "
-              f"peak {max(rss):.0f} MB, end {rss[-1]:.0f} MB; live rows at the end "
+              f"peak {max(rss):.0f} MB, end {rss[-1]:.0f} MB; idle {', '.join(idle)}; live rows at the end "
               f"{r['samples'][-1].get('live_rows')}; healthy after: {r['healthy_after']}; wrote {a.out}")
         return 0 if not r["unexpected"] and not r["hung_clients"] and r["healthy_after"] else 1
     results = dict(machine=h, model_flags=model_flags, max_speech_tokens=a.max_speech_tokens,

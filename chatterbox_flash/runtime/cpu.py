@@ -10,7 +10,8 @@ from ..errors import ChatterboxFlashError
 
 # %% auto #0
 __all__ = ['INTERESTING_FLAGS', 'ONEDNN_ISAS', 'EXAMPLE_FLAGS', 'INT8_KERNELS', 'platform_model', 'cpu_info', 'onednn_isa',
-           'aten_capability', 'CpuPlan', 'cpu_plan', 'this_cpu', 'say_once', 'cpu_threads', 'set_cpu_threads']
+           'aten_capability', 'CpuPlan', 'cpu_plan', 'this_cpu', 'say_once', 'cpu_threads', 'set_cpu_threads',
+           'trim_heap']
 
 # %% ../../nbs/03_cpu.ipynb #c3a03230
 def _cpuinfo_text() -> str:
@@ -174,3 +175,19 @@ def set_cpu_threads(n: int | None = None) -> int:
     n = cpu_threads(n)
     torch.set_num_threads(n)
     return n
+
+# %% ../../nbs/03_cpu.ipynb #a1c0be12
+def trim_heap() -> bool | None:
+    """Return the C heap's free pages to the system (glibc's `malloc_trim(0)`): True if some were returned, None where
+    the C library has no such call (macOS, musl, Windows).
+
+    ```python
+    trim_heap()   # after a burst of work: the resident size drops by what the allocator was keeping
+    ```"""
+    import ctypes, ctypes.util
+    try: libc = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6')
+    except OSError: return None
+    trim = getattr(libc, 'malloc_trim', None)
+    if trim is None: return None
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return bool(trim(0))

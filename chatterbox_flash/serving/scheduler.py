@@ -13,6 +13,7 @@ from ..decoding.config import DecodeConfig
 from ..decoding.decode import BatchDecoder, speech_budget, trim
 from ..speech.text import crossfade_concat
 from ..speech.vocoder import StreamVocoder, advance_flow, WINDOW
+from ..runtime.cpu import trim_heap
 
 # %% auto #0
 __all__ = ['QueueFull', 'JobCancelled', 'SpeechJob', 'Hooks', 'Scheduler']
@@ -127,6 +128,7 @@ class Scheduler:
         self.forwards = 0
         self.max_rows_seen = 0
         self.open = 0                                                # requests submitted and not yet ended
+        self.trimmed = True                                          # heap trimmed since the last request ended
         self.recent: deque = deque()                                 # (time, tokens) of the last few seconds
         self.recent_lock = threading.Lock()
 
@@ -143,6 +145,7 @@ class Scheduler:
                 raise QueueFull(f"{len(self.waiting)} requests are already waiting (max_queue={self.max_queue})")
             self.waiting.append(job)
             self.open += 1
+            self.trimmed = False
             self.cv.notify_all()
         return job
 
@@ -215,6 +218,7 @@ class Scheduler:
                 if self.dec is None or not self.dec.live:
                     with self.cv:
                         if not self.waiting: self.cv.wait(timeout=0.05)
+                    self._trim_when_idle()
                     continue
                 rows = self.dec.live
                 c = self.dec.step()
@@ -224,6 +228,13 @@ class Scheduler:
                 if c is not None: self._on_commit(c)
             except Exception as e:                        # a failed forward fails its batch, not the server
                 self._fail_batch(e)
+
+    def _trim_when_idle(self):
+        "Once every request has ended, give the heap's free pages back to the system (once per busy spell)."
+        with self.cv:
+            if self.open or self.trimmed: return
+            self.trimmed = True
+        trim_heap()
 
     def _fail_batch(self, e: Exception):
         for job, _ in list(self.slots.values()):
