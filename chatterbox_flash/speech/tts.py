@@ -81,9 +81,14 @@ def _load_module(module: torch.nn.Module, path: Path, strict: bool, ignore: tupl
     return module
 
 # %% ../../nbs/18_tts.ipynb #1c73c88d
-def _istft_in_float(s3gen):
-    "Make S3Gen's HiFT run its inverse STFT on float32 inputs (under bfloat16 autocast its inputs would be bfloat16)."
+def _prepare_hift(s3gen):
+    """S3Gen's HiFT ready for inference: its weight-normalised convolutions get their weights computed once (the same
+    values a training-time forward computes on every call), and its inverse STFT runs on float32 inputs (under
+    bfloat16 autocast they would be bfloat16)."""
+    from torch.nn.utils import parametrize
     hift = s3gen.mel2wav
+    for m in hift.modules():
+        if parametrize.is_parametrized(m, 'weight'): parametrize.remove_parametrizations(m, 'weight')
     cls_istft = type(hift)._istft
     hift._istft = lambda x, p: cls_istft(hift, x.float(), p.float())
     return s3gen
@@ -125,7 +130,7 @@ class ChatterboxFlashTTS:
         except Exception as e:
             raise CheckpointError(f"{d / 'tokenizer.json'} is not a valid EnTokenizer file ({e}).") from None
         conds = Conditionals.load(d / "conds.pt").to(b.device) if (d / "conds.pt").exists() else None
-        return cls(t3, _istft_in_float(s3gen.to(b.device).eval()), ve.to(b.device).eval(), tok, b, conds, watermark)
+        return cls(t3, _prepare_hift(s3gen.to(b.device).eval()), ve.to(b.device).eval(), tok, b, conds, watermark)
 
     @classmethod
     def from_pretrained(cls, repo_id: str = REPO_ID, device: str | None = None,
@@ -191,7 +196,6 @@ class ChatterboxFlashTTS:
             return torch.autocast('cpu', dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
-    @torch.no_grad()
     @torch.no_grad()
     def vocode_rows(self, tokens: list[Tensor], conds: list[Conditionals], n_cfm_timesteps: int = 2,
                     seeds: list[int] | None = None) -> list[Tensor]:

@@ -13,13 +13,14 @@ from torch import Tensor
 from ..runtime.upstream import make_pad_mask, add_optional_chunk_mask
 
 # %% auto #0
-__all__ = ['MEL_PER_TOKEN', 'HOP', 'HIFT_MARGIN', 'F0_RF', 'WINDOW', 'PROMPT', 'FlowRow', 'flow_batch', 'buckets',
+__all__ = ['MEL_PER_TOKEN', 'HOP', 'HIFT_MARGIN', 'HIFT_RF', 'F0_RF', 'WINDOW', 'PROMPT', 'FlowRow', 'flow_batch', 'buckets',
            'StreamVocoder', 'advance_flow', 'push_batch', 'vocode_batch']
 
 # %% ../../nbs/17_vocoder.ipynb #a0c9da2a
 MEL_PER_TOKEN = 2          # S3Gen: 25 speech tokens/s -> 50 mel frames/s
 HOP = 480                  # HiFT: samples per mel frame at 24 kHz
-HIFT_MARGIN = 16           # mel frames of HiFT left context, and held back on the right (f0 ±5 + generator ±11)
+HIFT_MARGIN = 16           # mel frames held back on the right: HiFT's reach (11) plus the f0 predictor's (5)
+HIFT_RF = 11               # mel frames (each side) one frame of HiFT's output depends on, excitation included
 F0_RF = 5                  # receptive field (frames, each side) of HiFT's f0 predictor (5 convs, kernel 3)
 WINDOW = 16                # committed codec tokens of flow context per streamed chunk (0.64 s)
 PROMPT = 16                # tokens of the reference prompt each streamed flow call keeps (its last 0.64 s)
@@ -188,10 +189,11 @@ class StreamVocoder:
         w1 = self.mel.shape[-1]
         emit = w1 if final or flush else w1 - self.margin
         if emit <= self.done: return torch.zeros(0)
-        w0, hift = max(0, self.done - self.margin), self.s3gen.mel2wav
+        w0, hift = max(0, self.done - HIFT_RF), self.s3gen.mel2wav
         k = 0 if w0 == 0 else F0_RF                                          # f0 of the first frames lacks left context
         self.f0[:, w0 + k: w1] = hift.f0_predictor(self.mel[..., w0:w1])[:, k:]
-        wav, _ = self.s3gen.hift_inference(self.mel[..., w0:w1], self.source()[..., w0 * HOP: w1 * HOP])
+        d1 = min(w1, emit + HIFT_RF)                                         # HiFT's right context of the last frame
+        wav = hift.decode(x=self.mel[..., w0:d1], s=self.source()[..., w0 * HOP: d1 * HOP])  # HiFT after its source
         out = wav[0, (self.done - w0) * HOP: (emit - w0) * HOP].float()
         if self.done == 0:                                                   # chatterbox's fade-in of the first 40 ms
             tf = self.s3gen.trim_fade.to(out)[: len(out)]
