@@ -13,7 +13,11 @@ trap 'rm -f "$WHEEL_LOG"' EXIT
 .venv/bin/python -m pytest -q -p no:cacheprovider tests/test_wheel.py "$@" >"$WHEEL_LOG" 2>&1 & wheel=$!
 status=0
 OMP_NUM_THREADS=1 .venv/bin/nbdev_test --flags "$FLAGS" --n_workers "$WORKERS" --timing || status=$?
-if [ "$status" = 0 ]; then .venv/bin/python -m pytest -q tests --ignore=tests/test_wheel.py "$@" || status=$?; fi
+# pytest: one worker per core (pytest-xdist), a file's tests together in one worker, one thread each
+if [ "$status" = 0 ]; then
+  OMP_NUM_THREADS=1 .venv/bin/python -m pytest -q -n "$WORKERS" --dist loadgroup tests --ignore=tests/test_wheel.py "$@" \
+    || status=$?
+fi
 wait "$wheel" || { status=$?; echo "tests/test_wheel.py failed:"; }
 cat "$WHEEL_LOG"
 exit "$status"

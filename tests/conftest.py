@@ -21,3 +21,14 @@ def run_cli(*args, env=None, timeout=900):
     e = dict(os.environ, **(env or {}))
     return subprocess.run([PY, str(ROOT / "synthesize.py"), *map(str, args)], capture_output=True, text=True,
                           env=e, timeout=timeout, cwd=ROOT)
+
+# Under pytest-xdist (scripts/test.sh runs `-n 2 --dist loadgroup`) a file's tests stay together in one worker, so its
+# module-scoped fixtures (a server, a browser, a Ray cluster) start once; the files that start a local Ray cluster
+# share one worker, so two clusters never run side by side.
+RAY_FILES = {"test_batch.py", "test_ray_serve.py"}
+
+@pytest.hookimpl(tryfirst=True)                     # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        name = item.path.name
+        item.add_marker(pytest.mark.xdist_group("ray" if name in RAY_FILES else name))
