@@ -17,9 +17,9 @@ Soak (`--soak MINUTES`): one server, `--clients` clients (default 16) for that l
 streamed and whole requests in every format, SSE, voice uploads (then speech in that voice, then a delete), clients
 that vanish mid-stream and bad requests. Every request must end (no hang past its timeout) with an expected status;
 the server's RSS, live rows and queue are sampled every 2 s; afterwards both must return to their idle level.
-After a warm-up minute (every path used once: formats, uploads, SSE), at a third and two thirds of the run, and after
-it, the clients rest until every request has ended: the server's idle RSS then (it gives its heap's free pages back
-when idle) shows whether memory grows with the requests served.
+After a warm-up minute, at a third and at two thirds of the run, and after it, the clients rest until every request
+has ended: the server's idle RSS then (it gives its heap's free pages back when idle) shows whether memory grows with
+the requests served.
 
     python scripts/bench_server.py --soak 10 --tiny --backend cpu --out benchmarks/server_soak.json
 """
