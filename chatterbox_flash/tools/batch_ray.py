@@ -10,7 +10,7 @@ from typing import Iterable, Iterator
 from ..runtime.cluster import init_ray, check_fits
 
 # %% auto #0
-__all__ = ['stage', 'ray_map']
+__all__ = ['stage', 'n_blocks', 'ray_map']
 
 # %% ../../nbs/41_batch_ray.ipynb #b6c52f9a
 def stage(rows: Iterable[dict], stage_dir, shard_rows: int = 1000) -> int:
@@ -26,6 +26,11 @@ def stage(rows: Iterable[dict], stage_dir, shard_rows: int = 1000) -> int:
         pq.write_table(pa.Table.from_pylist(chunk, schema=schema), d / f'part-{i:05d}.parquet')
         n += len(chunk)
 
+# %% ../../nbs/41_batch_ray.ipynb #0b63a12e
+def n_blocks(n: int, shard_rows: int, replicas: int) -> int:
+    "Blocks for `n` staged rows: one per shard of `shard_rows`, and at least one per replica while rows last."
+    return max(-(-n // shard_rows), min(n, replicas))
+
 # %% ../../nbs/41_batch_ray.ipynb #4d9fe093
 def ray_map(rows: Iterable[dict], fn_cls: type, ctor_args: tuple, *, stage_dir, address: str | None = None,
             replicas: int = 1, cpus: float = 1.0, gpus: float = 0.0, batch_size: int = 8,
@@ -38,7 +43,7 @@ def ray_map(rows: Iterable[dict], fn_cls: type, ctor_args: tuple, *, stage_dir, 
         ray = init_ray(address)
         try:
             if address is None: check_fits(ray.cluster_resources(), replicas, cpus, gpus, spare_cpus=1)
-            ds = ray.data.read_parquet(str(stage_dir)).repartition(-(-n // shard_rows))   # a block per shard
+            ds = ray.data.read_parquet(str(stage_dir)).repartition(n_blocks(n, shard_rows, replicas))
             ds = ds.map_batches(fn_cls, fn_constructor_args=ctor_args, batch_format='pyarrow', batch_size=batch_size,
                                 compute=ray.data.ActorPoolStrategy(size=replicas), num_cpus=cpus, num_gpus=gpus)
             yield from ds.iter_batches(batch_size=None, batch_format='pyarrow')
